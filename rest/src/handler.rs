@@ -1,0 +1,230 @@
+//! The axum handlers of `/rest/v1`: route by path shape and method as PostgREST's `App.hs`
+//! does (`PGRST117`, `PGRST101`, `PGRST125`, `PGRST205`), then hand over to the read, write and
+//! RPC plans.
+
+use axum::body::{to_bytes, Body};
+use axum::extract::{Path, Request, State as AxumState};
+use axum::http::Method;
+use axum::response::{IntoResponse, Response};
+
+use crate::error::Error;
+use crate::mutate::{write, Write};
+use crate::request::ApiRequest;
+use crate::schema::QualifiedName;
+use crate::{read, rpc, State};
+
+async fn body_bytes(state: &State, body: Body) -> Result<bytes::Bytes, Error> {
+    to_bytes(body, state.0.config.max_body_bytes)
+        .await
+        .map_err(|_| {
+            Error::new(413, "PGRST413", "Payload Too Large").details(format!(
+                "The request body exceeds the limit of {} bytes",
+                state.0.config.max_body_bytes
+            ))
+        })
+}
+
+/// `/{relation}`.
+pub async fn relation(
+    AxumState(state): AxumState<State>,
+    Path(name): Path<String>,
+    request: Request,
+) -> Response {
+    relation_inner(state, name, request)
+        .await
+        .unwrap_or_else(IntoResponse::into_response)
+}
+
+async fn relation_inner(state: State, name: String, request: Request) -> Result<Response, Error> {
+    let (parts, body) = request.into_parts();
+    let method = parts.method.clone();
+    if !matches!(
+        method,
+        Method::GET
+            | Method::HEAD
+            | Method::POST
+            | Method::PATCH
+            | Method::PUT
+            | Method::DELETE
+            | Method::OPTIONS
+    ) {
+        return Err(Error::new(
+            405,
+            "PGRST117",
+            format!("Unsupported HTTP method: {method}"),
+        ));
+    }
+    let req = ApiRequest::parse(&state, &method, &parts.uri, &parts.headers, false, false).await?;
+    let Some(table) = req
+        .cache
+        .tables
+        .get(&QualifiedName::new(&req.schema, &name))
+        .cloned()
+    else {
+        return Err(table_not_found(&req, &name));
+    };
+    match method {
+        Method::GET => read::read(&state, req, &table, false).await,
+        Method::HEAD => read::read(&state, req, &table, true).await,
+        Method::POST => {
+            let bytes = body_bytes(&state, body).await?;
+            write(&state, req, &table, Write::Insert, &parts.headers, &bytes).await
+        }
+        Method::PATCH => {
+            let bytes = body_bytes(&state, body).await?;
+            write(&state, req, &table, Write::Update, &parts.headers, &bytes).await
+        }
+        Method::DELETE => write(&state, req, &table, Write::Delete, &parts.headers, &[]).await,
+        Method::OPTIONS => {
+            let mut allow = vec!["OPTIONS", "GET", "HEAD"];
+            if table.insertable {
+                allow.push("POST");
+            }
+            if table.insertable && table.updatable && !table.primary_key.is_empty() {
+                allow.push("PUT");
+            }
+            if table.updatable {
+                allow.push("PATCH");
+            }
+            if table.deletable {
+                allow.push("DELETE");
+            }
+            let mut res = axum::http::StatusCode::OK.into_response();
+            if let Ok(v) = allow.join(",").parse() {
+                res.headers_mut().insert("allow", v);
+            }
+            Ok(res)
+        }
+        _ => Err(Error::new(
+            405,
+            "PGRST117",
+            format!("Unsupported HTTP method: {method}"),
+        )),
+    }
+}
+
+fn table_not_found(req: &ApiRequest, name: &str) -> Error {
+    let mut err = Error::new(
+        404,
+        "PGRST205",
+        format!(
+            "Could not find the table '{}.{}' in the schema cache",
+            req.schema, name
+        ),
+    );
+    let candidates = req
+        .cache
+        .tables
+        .keys()
+        .filter(|k| k.schema == req.schema)
+        .map(|k| (distance(&k.name, name), k))
+        .filter(|(d, k)| *d <= (k.name.len().max(name.len()) / 2).max(1))
+        .min_by_key(|(d, _)| *d);
+    if let Some((_, k)) = candidates {
+        err = err.hint(format!(
+            "Perhaps you meant the table '{}.{}'",
+            k.schema, k.name
+        ));
+    }
+    err
+}
+
+/// Levenshtein distance, for "Perhaps you meant …" hints.
+fn distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let cost = usize::from(ca != *cb);
+            cur.push((prev[j] + cost).min(prev[j + 1] + 1).min(cur[j] + 1));
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
+/// `/rpc/{function}`.
+pub async fn rpc(
+    AxumState(state): AxumState<State>,
+    Path(name): Path<String>,
+    request: Request,
+) -> Response {
+    rpc_inner(state, name, request)
+        .await
+        .unwrap_or_else(IntoResponse::into_response)
+}
+
+async fn rpc_inner(state: State, name: String, request: Request) -> Result<Response, Error> {
+    let (parts, body) = request.into_parts();
+    let method = parts.method.clone();
+    let is_get = matches!(method, Method::GET | Method::HEAD);
+    if method == Method::OPTIONS {
+        let mut res = axum::http::StatusCode::OK.into_response();
+        res.headers_mut().insert(
+            "allow",
+            axum::http::HeaderValue::from_static("OPTIONS,GET,HEAD,POST"),
+        );
+        return Ok(res);
+    }
+    if !is_get && method != Method::POST {
+        return Err(Error::new(
+            405,
+            "PGRST101",
+            format!("Cannot use the {method} method on RPC"),
+        ));
+    }
+    let req = ApiRequest::parse(&state, &method, &parts.uri, &parts.headers, is_get, false).await?;
+    let bytes = if is_get {
+        bytes::Bytes::new()
+    } else {
+        body_bytes(&state, body).await?
+    };
+    rpc::call(&state, req, &name, &parts.headers, &bytes).await
+}
+
+/// `/` (the OpenAPI document).
+pub async fn root(AxumState(state): AxumState<State>, request: Request) -> Response {
+    let (parts, _) = request.into_parts();
+    let result = async {
+        let method = parts.method.clone();
+        if !matches!(method, Method::GET | Method::HEAD | Method::OPTIONS) {
+            return Err(Error::new(
+                405,
+                "PGRST117",
+                format!("Unsupported HTTP method: {method}"),
+            ));
+        }
+        let req =
+            ApiRequest::parse(&state, &method, &parts.uri, &parts.headers, false, true).await?;
+        let host = parts
+            .headers
+            .get("host")
+            .and_then(|h| h.to_str().ok())
+            .unwrap_or("localhost")
+            .to_string();
+        let doc = crate::openapi::document(&req.cache, &req.schema, &host);
+        Ok(crate::request::response(
+            200,
+            crate::media::Media::OpenApi,
+            &req.schema,
+            (method == Method::GET).then(|| doc.to_string()),
+            vec![],
+        ))
+    }
+    .await;
+    result.unwrap_or_else(IntoResponse::into_response)
+}
+
+/// Any other path shape: `PGRST125`.
+pub async fn invalid_path(request: Request) -> Response {
+    Error::new(
+        404,
+        "PGRST125",
+        format!(
+            "Invalid path specified in request URL: {}",
+            request.uri().path()
+        ),
+    )
+    .into_response()
+}

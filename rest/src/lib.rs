@@ -1,0 +1,168 @@
+//! The PostgREST-compatible data API at `/rest/v1`: `supabase.from(…)` and `supabase.rpc(…)`.
+//!
+//! A request is parsed by the pure grammar crate (`bucketbase_grammar`), planned against the
+//! [`schema::SchemaCache`], rendered into parameterised SQL whose JSON PostgreSQL builds, and run
+//! in one [`bucketbase_sql::RequestTx`] under the caller's role and claims.
+
+// The error type carries the full PostgREST envelope; it only travels on the error path.
+#![allow(clippy::result_large_err)]
+
+pub mod embed;
+pub mod error;
+mod handler;
+pub mod media;
+mod mutate;
+pub mod openapi;
+pub mod prefer;
+mod read;
+mod request;
+mod rpc;
+pub mod schema;
+pub mod select;
+pub mod sql_text;
+
+use std::sync::Arc;
+
+use axum::routing::any;
+use axum::Router;
+use bucketbase_auth::Keys;
+use bucketbase_sql::Db;
+use tokio::sync::{watch, RwLock};
+
+pub use error::{Error, Result};
+use schema::SchemaCache;
+
+/// Configuration of the REST service (PostgREST's settings, Supabase's values as defaults).
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// `db-schemas`: exposed schemas, the first is the default.
+    pub schemas: Vec<String>,
+    /// `db-extra-search-path`.
+    pub extra_search_path: Vec<String>,
+    /// `db-max-rows`.
+    pub max_rows: Option<i64>,
+    /// `db-anon-role`.
+    pub anon_role: String,
+    /// Largest request body accepted, in bytes.
+    pub max_body_bytes: usize,
+    /// `db-tx-end = commit-allow-override`: honour `Prefer: tx=rollback`.
+    pub allow_tx_override: bool,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            schemas: vec!["public".into(), "graphql_public".into()],
+            extra_search_path: vec!["public".into(), "extensions".into()],
+            max_rows: Some(1000),
+            anon_role: "anon".into(),
+            max_body_bytes: 10 * 1024 * 1024,
+            allow_tx_override: true,
+        }
+    }
+}
+
+struct Inner {
+    config: Config,
+    db: Db,
+    keys: Keys,
+    cache: RwLock<Option<Arc<SchemaCache>>>,
+}
+
+/// Shared state of the REST service (cheap to clone).
+#[derive(Clone)]
+pub struct State(Arc<Inner>);
+
+impl State {
+    /// Builds the state; the schema cache is empty until [`State::reload_schema`].
+    pub fn new(config: Config, db: Db, keys: Keys) -> Self {
+        Self(Arc::new(Inner {
+            config,
+            db,
+            keys,
+            cache: RwLock::new(None),
+        }))
+    }
+
+    /// Introspects the exposed schemas again and swaps the cache in.
+    pub async fn reload_schema(&self) -> Result<(), bucketbase_sql::DbError> {
+        let client = self.0.db.admin.get().await?;
+        let cache = SchemaCache::load(&client, &self.0.config.schemas).await?;
+        *self.0.cache.write().await = Some(Arc::new(cache));
+        tracing::debug!("schema cache loaded");
+        Ok(())
+    }
+
+    /// The current schema cache (`None` before the first load).
+    pub async fn cache(&self) -> Option<Arc<SchemaCache>> {
+        self.0.cache.read().await.clone()
+    }
+}
+
+/// The `/rest/v1` router, with its prefix (merged into the server's router, so that both
+/// `/rest/v1` and `/rest/v1/` reach the OpenAPI root as the client's `getOpenApiSpec()` needs).
+pub fn router(state: State) -> Router {
+    Router::new()
+        .route("/rest/v1", any(handler::root))
+        .route("/rest/v1/", any(handler::root))
+        .route("/rest/v1/{name}", any(handler::relation))
+        .route("/rest/v1/rpc/{name}", any(handler::rpc))
+        .route("/rest/v1/{name}/{*rest}", any(handler::invalid_path))
+        .with_state(state)
+}
+
+/// Listens for `NOTIFY pgrst` and reloads the schema cache on `'reload schema'` (or an empty
+/// payload), as PostgREST does; reconnects when the connection drops, until `stop` turns true.
+pub async fn run(state: State, mut stop: watch::Receiver<bool>) {
+    use bucketbase_sql::tokio_postgres::{AsyncMessage, NoTls};
+    use futures_util::StreamExt;
+    loop {
+        if *stop.borrow() {
+            return;
+        }
+        let connected = bucketbase_sql::tokio_postgres::connect(&state.0.db.admin_url, NoTls).await;
+        let (client, mut connection) = match connected {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::warn!(error = %e, "schema listener cannot connect; retrying");
+                tokio::select! {
+                    _ = tokio::time::sleep(std::time::Duration::from_secs(1)) => continue,
+                    _ = stop.changed() => return,
+                }
+            }
+        };
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        let pump = tokio::spawn(async move {
+            let mut messages = futures_util::stream::poll_fn(move |cx| connection.poll_message(cx));
+            while let Some(Ok(msg)) = messages.next().await {
+                if let AsyncMessage::Notification(n) = msg {
+                    let _ = tx.send(n.payload().to_string());
+                }
+            }
+        });
+        if client.batch_execute("listen pgrst").await.is_err() {
+            pump.abort();
+            continue;
+        }
+        // After a reconnect the schema may have changed unseen.
+        let _ = state.reload_schema().await;
+        loop {
+            tokio::select! {
+                msg = rx.recv() => match msg {
+                    Some(payload) if payload.is_empty() || payload == "reload schema" => {
+                        if let Err(e) = state.reload_schema().await {
+                            tracing::warn!(error = %e, "schema reload failed");
+                        }
+                    }
+                    Some(_) => {}
+                    None => break,
+                },
+                _ = stop.changed() => {
+                    pump.abort();
+                    return;
+                }
+            }
+        }
+        pump.abort();
+    }
+}

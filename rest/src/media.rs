@@ -1,0 +1,135 @@
+//! Content negotiation as PostgREST's `MediaType.hs`: the `Accept` header (with q-factors,
+//! `*/*` meaning JSON) picks JSON, a single object (`application/vnd.pgrst.object+json`),
+//! CSV or the OpenAPI document; anything else is `406 PGRST107`.
+
+use crate::error::Error;
+
+/// The response representation a request asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Media {
+    /// `application/json` (and `*/*`).
+    Json,
+    /// `application/vnd.pgrst.array+json` (optionally with stripped nulls).
+    Array {
+        /// `;nulls=stripped`.
+        strip_nulls: bool,
+    },
+    /// `application/vnd.pgrst.object+json`.
+    Object {
+        /// `;nulls=stripped`.
+        strip_nulls: bool,
+    },
+    /// `text/csv`.
+    Csv,
+    /// `application/openapi+json` (root only).
+    OpenApi,
+}
+
+impl Media {
+    /// The `Content-Type` of the response.
+    pub fn content_type(self) -> &'static str {
+        match self {
+            Media::Json => "application/json; charset=utf-8",
+            Media::Array { .. } => "application/vnd.pgrst.array+json; charset=utf-8",
+            Media::Object { .. } => "application/vnd.pgrst.object+json; charset=utf-8",
+            Media::Csv => "text/csv; charset=utf-8",
+            Media::OpenApi => "application/openapi+json; charset=utf-8",
+        }
+    }
+
+    /// True when exactly one row is required.
+    pub fn is_object(self) -> bool {
+        matches!(self, Media::Object { .. })
+    }
+
+    /// True when nulls are stripped from objects.
+    pub fn strip_nulls(self) -> bool {
+        matches!(
+            self,
+            Media::Object { strip_nulls: true } | Media::Array { strip_nulls: true }
+        )
+    }
+}
+
+/// Picks the response media type for `accept` (None ≡ `*/*`); `root` allows OpenAPI.
+pub fn negotiate(accept: Option<&str>, root: bool) -> Result<Media, Error> {
+    let accept = accept
+        .map(str::trim)
+        .filter(|a| !a.is_empty())
+        .unwrap_or("*/*");
+    let mut ranges: Vec<(f32, usize, &str)> = accept
+        .split(',')
+        .enumerate()
+        .map(|(i, part)| {
+            let q = part
+                .split(';')
+                .skip(1)
+                .find_map(|p| p.trim().strip_prefix("q=").and_then(|q| q.parse().ok()))
+                .unwrap_or(1.0);
+            (q, i, part.trim())
+        })
+        .collect();
+    ranges.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+    for (q, _, range) in ranges {
+        if q <= 0.0 {
+            continue;
+        }
+        let mut parts = range.split(';').map(str::trim);
+        let essence = parts.next().unwrap_or_default().to_ascii_lowercase();
+        let strip = parts.any(|p| p.eq_ignore_ascii_case("nulls=stripped"));
+        let media = match essence.as_str() {
+            "*/*" | "application/*" => Some(if root { Media::OpenApi } else { Media::Json }),
+            "application/json" => Some(if root { Media::OpenApi } else { Media::Json }),
+            "application/openapi+json" if root => Some(Media::OpenApi),
+            "application/vnd.pgrst.object+json" | "application/vnd.pgrst.object" if !root => {
+                Some(Media::Object { strip_nulls: strip })
+            }
+            "application/vnd.pgrst.array+json" | "application/vnd.pgrst.array" if !root => {
+                Some(Media::Array { strip_nulls: strip })
+            }
+            "text/csv" if !root => Some(Media::Csv),
+            _ => None,
+        };
+        if let Some(m) = media {
+            return Ok(m);
+        }
+    }
+    Err(Error::new(
+        406,
+        "PGRST107",
+        format!("None of these media types are available: {accept}"),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn negotiates() {
+        assert_eq!(negotiate(None, false).expect("json"), Media::Json);
+        assert_eq!(
+            negotiate(Some("application/vnd.pgrst.object+json"), false).expect("object"),
+            Media::Object { strip_nulls: false }
+        );
+        assert_eq!(
+            negotiate(
+                Some("application/vnd.pgrst.array+json;nulls=stripped"),
+                false
+            )
+            .expect("array"),
+            Media::Array { strip_nulls: true }
+        );
+        assert_eq!(negotiate(Some("text/csv"), false).expect("csv"), Media::Csv);
+        assert_eq!(
+            negotiate(Some("text/html, */*;q=0.1"), false).expect("json"),
+            Media::Json
+        );
+        let e = negotiate(Some("text/html"), false).expect_err("406");
+        assert_eq!(e.code, "PGRST107");
+        assert_eq!(
+            negotiate(Some("application/openapi+json"), true).expect("root"),
+            Media::OpenApi
+        );
+    }
+}

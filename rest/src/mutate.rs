@@ -1,0 +1,470 @@
+//! `POST` (insert and upsert), `PATCH` and `DELETE` on a relation, as PostgREST's mutate plan:
+//! the payload is bound once as JSON and expanded by `jsonb_populate_record(set)` into the
+//! table's row type, the statement runs in a CTE, and the representation (with embeds) is
+//! selected from its `RETURNING` rows.
+
+use axum::http::HeaderMap;
+use axum::response::Response;
+use bucketbase_sql::request_tx::Access;
+use serde_json::Value;
+
+use crate::error::Error;
+use crate::prefer::{Resolution, Return};
+use crate::read::{body_expr, render_root, singular_error};
+use crate::request::{content_range, response, run_statement, ApiRequest};
+use crate::schema::Table;
+use crate::select::{modifiers_by_path, SelectRenderer};
+use crate::sql_text::{ident, SqlText};
+use crate::State;
+
+/// Which write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Write {
+    /// `POST`.
+    Insert,
+    /// `PATCH`.
+    Update,
+    /// `DELETE`.
+    Delete,
+}
+
+/// The parsed JSON payload: rows and the columns they set.
+struct Payload {
+    /// The body as a JSON array text (an object is wrapped).
+    json: String,
+    /// Rows.
+    rows: Vec<serde_json::Map<String, Value>>,
+    /// Columns to write, in order.
+    columns: Vec<String>,
+}
+
+fn parse_payload(
+    body: &[u8],
+    headers: &HeaderMap,
+    columns_param: Option<&Vec<String>>,
+    table: &Table,
+    write: Write,
+) -> Result<Payload, Error> {
+    if let Some(ct) = headers.get("content-type").and_then(|v| v.to_str().ok()) {
+        let essence = ct
+            .split(';')
+            .next()
+            .unwrap_or_default()
+            .trim()
+            .to_ascii_lowercase();
+        if !essence.is_empty() && essence != "application/json" && essence != "*/*" {
+            return Err(Error::body(format!("Content-Type not acceptable: {ct}")));
+        }
+    }
+    let text = std::str::from_utf8(body).map_err(|_| Error::body("Empty or invalid json"))?;
+    let value: Value = if text.trim().is_empty() && write == Write::Insert {
+        Value::Object(Default::default())
+    } else {
+        serde_json::from_str(text).map_err(|_| Error::body("Empty or invalid json"))?
+    };
+    let rows: Vec<serde_json::Map<String, Value>> = match value {
+        Value::Object(o) => vec![o],
+        Value::Array(items) if write == Write::Insert => items
+            .into_iter()
+            .map(|v| match v {
+                Value::Object(o) => Ok(o),
+                _ => Err(Error::body("All object keys must match")),
+            })
+            .collect::<Result<_, _>>()?,
+        _ => return Err(Error::body("Empty or invalid json")),
+    };
+    let columns: Vec<String> = match columns_param {
+        Some(cols) => cols.clone(),
+        None => {
+            let first: Vec<String> = rows
+                .first()
+                .map(|r| r.keys().cloned().collect())
+                .unwrap_or_default();
+            if rows
+                .iter()
+                .skip(1)
+                .any(|r| r.len() != first.len() || first.iter().any(|k| !r.contains_key(k)))
+            {
+                return Err(Error::body("All object keys must match"));
+            }
+            first
+        }
+    };
+    for c in &columns {
+        if table.column(c).is_none() {
+            return Err(Error::new(
+                400,
+                "PGRST204",
+                format!(
+                    "Could not find the '{c}' column of '{}' in the schema cache",
+                    table.name.name
+                ),
+            ));
+        }
+    }
+    let json = Value::Array(rows.iter().cloned().map(Value::Object).collect()).to_string();
+    Ok(Payload {
+        json,
+        rows,
+        columns,
+    })
+}
+
+/// `INSERT`/upsert, `UPDATE` or `DELETE` with its response.
+pub async fn write(
+    state: &State,
+    req: ApiRequest,
+    table: &Table,
+    kind: Write,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<Response, Error> {
+    let allowed = match kind {
+        Write::Insert => table.insertable,
+        Write::Update => table.updatable,
+        Write::Delete => table.deletable,
+    };
+    let target = table.name.sql();
+    if !allowed {
+        return Err(Error::new(
+            405,
+            "PGRST117",
+            format!("Unsupported HTTP method: {}", req.method),
+        ));
+    }
+    let mut sql = SqlText::default();
+    let payload = match kind {
+        Write::Delete => None,
+        _ => Some(parse_payload(
+            body,
+            headers,
+            req.query.columns.as_ref(),
+            table,
+            kind,
+        )?),
+    };
+    let return_ = req.prefer.return_.unwrap_or(Return::Minimal);
+    let representation = return_ == Return::Representation;
+    let merge = kind == Write::Insert && req.prefer.resolution == Some(Resolution::MergeDuplicates);
+    let returning = if representation {
+        format!("{target}.*")
+    } else if return_ == Return::HeadersOnly && !table.primary_key.is_empty() {
+        table
+            .primary_key
+            .iter()
+            .map(|c| format!("{target}.{}", ident(c)))
+            .collect::<Vec<_>>()
+            .join(", ")
+    } else {
+        "1".to_string()
+    };
+    let returning = if merge {
+        format!("{returning}, (xmax = 0) AS \"pgrst_inserted\"")
+    } else {
+        returning
+    };
+    // Root filters only: embedded filters shape the representation, not the WHERE clause.
+    let root_conds = {
+        let mods = modifiers_by_path(&req.query);
+        let root = mods.get(&Vec::new()).cloned().unwrap_or_default();
+        let mut renderer = SelectRenderer::new(&req.cache, &mut sql, Default::default());
+        let mut conds = Vec::new();
+        for f in &root.filters {
+            conds.push(renderer.filter_cond(Some(table), &target, f)?);
+        }
+        let only_root = [bucketbase_grammar::LogicTree::Expr {
+            negated: false,
+            op: bucketbase_grammar::LogicOp::And,
+            children: root.logic.clone(),
+        }];
+        if !root.logic.is_empty() {
+            // Reuse the node renderer's logic handling through a dummy node.
+            let mut sub = SelectRenderer::new(
+                &req.cache,
+                renderer.sql,
+                [(
+                    Vec::new(),
+                    crate::select::Modifiers {
+                        logic: only_root[0..1].to_vec(),
+                        ..Default::default()
+                    },
+                )]
+                .into_iter()
+                .collect(),
+            );
+            let node = sub.node(&table.name, Some(table), &target, &[], &Vec::new())?;
+            conds.extend(node.conds);
+        }
+        conds
+    };
+    let mutation = match kind {
+        Write::Insert => {
+            let p = payload
+                .as_ref()
+                .ok_or_else(|| Error::internal("no payload"))?;
+            insert_sql(&mut sql, &req, table, p, &returning)?
+        }
+        Write::Update => {
+            let p = payload
+                .as_ref()
+                .ok_or_else(|| Error::internal("no payload"))?;
+            if p.columns.is_empty() {
+                None
+            } else {
+                if root_conds.is_empty() {
+                    return Err(safe_update("UPDATE"));
+                }
+                let json = sql.bind(
+                    p.rows
+                        .first()
+                        .map(|r| Value::Object(r.clone()).to_string())
+                        .unwrap_or_else(|| "{}".into()),
+                );
+                let sets: Vec<String> = p
+                    .columns
+                    .iter()
+                    .map(|c| format!("{} = \"pgrst_body\".{}", ident(c), ident(c)))
+                    .collect();
+                Some(format!(
+                    "UPDATE {target} SET {} FROM (SELECT * FROM jsonb_populate_record(NULL::{target}, {json}::jsonb)) AS \"pgrst_body\" WHERE {} RETURNING {returning}",
+                    sets.join(", "),
+                    root_conds.join(" AND ")
+                ))
+            }
+        }
+        Write::Delete => {
+            if root_conds.is_empty() {
+                return Err(safe_update("DELETE"));
+            }
+            Some(format!(
+                "DELETE FROM {target} WHERE {} RETURNING {returning}",
+                root_conds.join(" AND ")
+            ))
+        }
+    };
+    let count_requested = req.prefer.count.is_some();
+    let Some(mutation) = mutation else {
+        // Nothing to write (`[]` or `{}`): the empty answer of the same shape.
+        let status = match (kind, representation) {
+            (Write::Insert, _) => 201,
+            (_, true) => 200,
+            (_, false) => 204,
+        };
+        let body = representation.then(|| {
+            if req.media.is_object() {
+                String::new()
+            } else {
+                "[]".to_string()
+            }
+        });
+        if req.media.is_object() {
+            return Err(singular_error(0));
+        }
+        let total = count_requested.then_some(0);
+        return Ok(response(
+            status,
+            req.media,
+            &req.schema,
+            body,
+            vec![("content-range", content_range(1, 0, total))],
+        ));
+    };
+    let select_part = if representation {
+        let reference = "\"pgrst_mutation\"";
+        let mut node = render_root(&req, &mut sql, &table.name, Some(table), reference, None)?;
+        node.conds.clear();
+        node.limit = None;
+        node.offset = None;
+        let inserted = if merge {
+            "(SELECT count(*) FILTER (WHERE \"pgrst_inserted\") FROM \"pgrst_mutation\")::text"
+        } else {
+            "NULL::text"
+        };
+        format!(
+            "\"pgrst_source\" AS ({}) SELECT NULL::int8, count(*)::int8, {} AS body, {inserted} FROM \"pgrst_source\" AS \"pgrst_t\"",
+            node.query(reference, &[], true),
+            body_expr(req.media)
+        )
+    } else {
+        let extra = if merge {
+            "(count(*) FILTER (WHERE \"pgrst_inserted\"))::text".to_string()
+        } else if return_ == Return::HeadersOnly && !table.primary_key.is_empty() {
+            let pairs: Vec<String> = table
+                .primary_key
+                .iter()
+                .map(|c| {
+                    let key = sql.bind(format!("{c}=eq."));
+                    format!("{key}::text || (array_agg({}::text))[1]", ident(c))
+                })
+                .collect();
+            pairs.join(" || '&' || ")
+        } else {
+            "NULL::text".to_string()
+        };
+        format!(
+            "\"pgrst_source\" AS (SELECT 1) SELECT NULL::int8, count(*)::int8, NULL::text, {extra} FROM \"pgrst_mutation\""
+        )
+    };
+    sql.sql = format!("WITH \"pgrst_mutation\" AS ({mutation}), {select_part}");
+    let anon = req.is_anon(state);
+    let mut tx = req.begin(state, Access::ReadWrite).await?;
+    let outcome = run_statement(&mut tx, &sql, anon).await?;
+    let n = outcome.page;
+    if req.media.is_object() && n != 1 {
+        let _ = tx.rollback().await;
+        return Err(singular_error(n));
+    }
+    if req.prefer.strict {
+        if let Some(max) = req.prefer.max_affected {
+            if n > max && kind != Write::Insert {
+                let _ = tx.rollback().await;
+                return Err(Error::new(
+                    400,
+                    "PGRST124",
+                    "Query result exceeds max-affected preference constraint",
+                )
+                .details(format!("The query affects {n} rows")));
+            }
+        }
+    }
+    let rollback = state.0.config.allow_tx_override && req.prefer.tx_rollback == Some(true);
+    if rollback {
+        tx.rollback().await.map_err(|e| Error::db(&e, anon))?;
+    } else {
+        tx.commit().await.map_err(|e| Error::db(&e, anon))?;
+    }
+    let total = count_requested.then_some(n);
+    let range = match kind {
+        Write::Update => content_range(0, n - 1, total),
+        _ => content_range(1, 0, total),
+    };
+    let mut headers = vec![("content-range", range)];
+    if let Some(applied) = req.prefer.applied(|k| {
+        matches!(
+            k,
+            "return" | "count" | "resolution" | "missing" | "handling" | "max-affected"
+        ) || (k == "tx" && state.0.config.allow_tx_override)
+    }) {
+        headers.push(("preference-applied", applied));
+    }
+    let status = match kind {
+        Write::Insert => {
+            let inserted: Option<i64> = if merge {
+                outcome.extra.as_deref().and_then(|s| s.parse().ok())
+            } else {
+                None
+            };
+            if merge && inserted == Some(0) && n > 0 {
+                200
+            } else {
+                201
+            }
+        }
+        _ if representation => 200,
+        _ => 204,
+    };
+    if kind == Write::Insert && return_ == Return::HeadersOnly {
+        if let Some(q) = outcome.extra.as_ref().filter(|_| !merge) {
+            headers.push(("location", format!("/{}?{}", table.name.name, q)));
+        }
+    }
+    let body = if representation {
+        Some(outcome.body.unwrap_or_else(|| "[]".into()))
+    } else {
+        None
+    };
+    Ok(response(status, req.media, &req.schema, body, headers))
+}
+
+fn safe_update(verb: &str) -> Error {
+    Error::new(400, "21000", format!("{verb} requires a WHERE clause"))
+}
+
+fn insert_sql(
+    sql: &mut SqlText,
+    req: &ApiRequest,
+    table: &Table,
+    p: &Payload,
+    returning: &str,
+) -> Result<Option<String>, Error> {
+    let target = table.name.sql();
+    if p.rows.is_empty() {
+        return Ok(None);
+    }
+    let missing_default = req.prefer.missing_default;
+    // With `missing=default`, a column absent from every row is left out (PostgreSQL applies
+    // its default); one absent from some rows takes its default expression there.
+    let columns: Vec<&String> = if missing_default {
+        p.columns
+            .iter()
+            .filter(|c| p.rows.iter().any(|r| r.contains_key(c.as_str())))
+            .collect()
+    } else {
+        p.columns.iter().collect()
+    };
+    let json = sql.bind(p.json.clone());
+    let mut statement = if columns.is_empty() {
+        if p.rows.len() != 1 {
+            return Err(Error::body("All object keys must match"));
+        }
+        format!("INSERT INTO {target} DEFAULT VALUES")
+    } else {
+        let col_list: Vec<String> = columns.iter().map(|c| ident(c)).collect();
+        let values: Vec<String> = columns
+            .iter()
+            .map(|c| {
+                let all_have = p.rows.iter().all(|r| r.contains_key(c.as_str()));
+                let plain = format!("\"pgrst_row\".{}", ident(c));
+                if !missing_default || all_have {
+                    return plain;
+                }
+                let default = table
+                    .column(c)
+                    .and_then(|col| col.default.clone())
+                    .unwrap_or_else(|| "NULL".into());
+                let key = sql.bind(c.to_string());
+                format!("CASE WHEN \"pgrst_elem\".j ? {key} THEN {plain} ELSE {default} END")
+            })
+            .collect();
+        format!(
+            "INSERT INTO {target} ({}) SELECT {} FROM jsonb_array_elements({json}::jsonb) AS \"pgrst_elem\"(j) CROSS JOIN LATERAL jsonb_populate_record(NULL::{target}, \"pgrst_elem\".j) AS \"pgrst_row\"",
+            col_list.join(", "),
+            values.join(", ")
+        )
+    };
+    if let Some(resolution) = req.prefer.resolution {
+        let conflict: Vec<String> = match &req.query.on_conflict {
+            Some(cols) => cols.clone(),
+            None => table.primary_key.clone(),
+        };
+        if !conflict.is_empty() {
+            let target_cols: Vec<String> = conflict.iter().map(|c| ident(c)).collect();
+            match resolution {
+                Resolution::IgnoreDuplicates => statement.push_str(&format!(
+                    " ON CONFLICT ({}) DO NOTHING",
+                    target_cols.join(", ")
+                )),
+                Resolution::MergeDuplicates => {
+                    let sets: Vec<String> = columns
+                        .iter()
+                        .map(|c| format!("{} = EXCLUDED.{}", ident(c), ident(c)))
+                        .collect();
+                    if sets.is_empty() {
+                        statement.push_str(&format!(
+                            " ON CONFLICT ({}) DO NOTHING",
+                            target_cols.join(", ")
+                        ));
+                    } else {
+                        statement.push_str(&format!(
+                            " ON CONFLICT ({}) DO UPDATE SET {}",
+                            target_cols.join(", "),
+                            sets.join(", ")
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    statement.push_str(&format!(" RETURNING {returning}"));
+    Ok(Some(statement))
+}

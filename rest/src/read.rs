@@ -1,0 +1,151 @@
+//! `GET`/`HEAD` on a relation (PostgREST's read plan): one statement that pages the rows,
+//! counts them when asked, and aggregates them into the response body in PostgreSQL.
+
+use axum::response::Response;
+use bucketbase_grammar::SelectItem;
+use bucketbase_sql::request_tx::Access;
+
+use crate::error::Error;
+use crate::media::Media;
+use crate::prefer::Count;
+use crate::request::{content_range, response, run_read, ApiRequest};
+use crate::schema::{QualifiedName, Table};
+use crate::select::{modifiers_by_path, NodeSql, SelectRenderer};
+use crate::sql_text::SqlText;
+use crate::State;
+
+/// The body expression over the rows of `pgrst_t` for `media`.
+pub fn body_expr(media: Media) -> &'static str {
+    match media {
+        Media::Object { strip_nulls: false } => {
+            "CASE WHEN count(*) = 1 THEN (json_agg(\"pgrst_t\")->0)::text END"
+        }
+        Media::Object { strip_nulls: true } => {
+            "CASE WHEN count(*) = 1 THEN json_strip_nulls(json_agg(\"pgrst_t\")->0)::text END"
+        }
+        Media::Array { strip_nulls: true } => {
+            "coalesce(json_strip_nulls(json_agg(\"pgrst_t\")), '[]')::text"
+        }
+        Media::Csv => {
+            "(SELECT coalesce(string_agg(a.k, ','), '') FROM (SELECT json_object_keys(r) AS k FROM (SELECT row_to_json(hh) AS r FROM \"pgrst_source\" AS hh LIMIT 1) AS s) AS a) || chr(10) || coalesce(string_agg(substring(\"pgrst_t\"::text, 2, length(\"pgrst_t\"::text) - 2), chr(10)), '')"
+        }
+        _ => "coalesce(json_agg(\"pgrst_t\"), '[]')::text",
+    }
+}
+
+/// Renders the select tree rooted at `origin` (rows referred to as `reference`), applying
+/// `max_rows` to the root. Returns the node and whether anything needs counting.
+pub fn render_root(
+    req: &ApiRequest,
+    sql: &mut SqlText,
+    origin: &QualifiedName,
+    table: Option<&Table>,
+    reference: &str,
+    max_rows: Option<i64>,
+) -> Result<NodeSql, Error> {
+    let star = [SelectItem::Star];
+    let items: &[SelectItem] = req.query.select.as_deref().unwrap_or(&star);
+    let mut renderer = SelectRenderer::new(&req.cache, sql, modifiers_by_path(&req.query));
+    let mut node = renderer.node(origin, table, reference, items, &Vec::new())?;
+    renderer.check_all_used()?;
+    if let Some(max) = max_rows {
+        node.limit = Some(node.limit.map_or(max, |l| l.min(max)));
+    }
+    Ok(node)
+}
+
+/// Wraps a paged query into the statement returning (total, page, body); `ctes` are extra
+/// common table expressions (`"name" AS (…), `) placed before the source.
+pub fn wrap_read(node: &NodeSql, from: &str, ctes: &str, media: Media, count: bool) -> String {
+    let paged = node.query(from, &[], true);
+    let total = if count {
+        let mut counting = NodeSql {
+            select: vec!["1".into()],
+            joins: node.joins.clone(),
+            conds: node.conds.clone(),
+            ..Default::default()
+        };
+        counting.order.clear();
+        format!(
+            "(SELECT count(*) FROM ({}) AS \"pgrst_c\")",
+            counting.query(from, &[], false)
+        )
+    } else {
+        "NULL::int8".to_string()
+    };
+    format!(
+        "WITH {ctes}\"pgrst_source\" AS ({paged}) SELECT {total} AS total, count(*)::int8 AS page, {} AS body FROM \"pgrst_source\" AS \"pgrst_t\"",
+        body_expr(media)
+    )
+}
+
+/// Answers a read: status, `Content-Range`, and the body (none for HEAD).
+pub fn read_response(
+    req: &ApiRequest,
+    outcome: crate::request::Outcome,
+    offset: i64,
+    head: bool,
+) -> Result<Response, Error> {
+    if req.media.is_object() && outcome.page != 1 {
+        return Err(singular_error(outcome.page));
+    }
+    let upper = offset + outcome.page - 1;
+    let mut status = 200;
+    if let Some(total) = outcome.total {
+        if offset > total && !(offset == 0 && total == 0) {
+            return Err(
+                Error::new(416, "PGRST103", "Requested range not satisfiable").details(format!(
+                    "An offset of {offset} was requested, but there are only {total} rows."
+                )),
+            );
+        }
+        if outcome.page < total {
+            status = 206;
+        }
+    }
+    let headers = vec![("content-range", content_range(offset, upper, outcome.total))];
+    let body = if head {
+        None
+    } else {
+        Some(outcome.body.unwrap_or_else(|| "[]".to_string()))
+    };
+    Ok(response(status, req.media, &req.schema, body, headers))
+}
+
+/// PGRST116: a single object was requested and the result has another number of rows.
+pub fn singular_error(rows: i64) -> Error {
+    Error::new(
+        406,
+        "PGRST116",
+        "Cannot coerce the result to a single JSON object",
+    )
+    .details(format!("The result contains {rows} rows"))
+}
+
+/// `GET`/`HEAD /table`.
+pub async fn read(
+    state: &State,
+    req: ApiRequest,
+    table: &Table,
+    head: bool,
+) -> Result<Response, Error> {
+    let mut sql = SqlText::default();
+    let reference = table.name.sql();
+    let node = render_root(
+        &req,
+        &mut sql,
+        &table.name,
+        Some(table),
+        &reference,
+        state.0.config.max_rows,
+    )?;
+    let count = req
+        .prefer
+        .count
+        .is_some_and(|c| matches!(c, Count::Exact | Count::Planned | Count::Estimated));
+    sql.sql = wrap_read(&node, &reference, "", req.media, count);
+    let tx = req.begin(state, Access::ReadOnly).await?;
+    let anon = req.is_anon(state);
+    let outcome = run_read(tx, &sql, anon).await?;
+    read_response(&req, outcome, node.offset.unwrap_or(0), head)
+}

@@ -1,0 +1,687 @@
+//! The schema cache, as PostgREST's `SchemaCache.hs` builds it from `pg_catalog`: relations
+//! (tables, views, materialized views, foreign and partitioned tables) with their columns, keys
+//! and capabilities; the relationships between them (many-to-one, one-to-many, one-to-one and
+//! many-to-many through a junction table, traced through simple views); and the functions with
+//! their argument names, volatility and return shapes.
+
+use std::collections::{BTreeMap, HashMap};
+
+use bucketbase_sql::tokio_postgres::Client;
+
+/// `schema.name` of a relation or function.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct QualifiedName {
+    /// Schema.
+    pub schema: String,
+    /// Name inside the schema.
+    pub name: String,
+}
+
+impl QualifiedName {
+    /// Builds a name.
+    pub fn new(schema: &str, name: &str) -> Self {
+        Self {
+            schema: schema.to_string(),
+            name: name.to_string(),
+        }
+    }
+
+    /// `"schema"."name"`, quoted.
+    pub fn sql(&self) -> String {
+        format!(
+            "{}.{}",
+            bucketbase_sql::quote_ident(&self.schema),
+            bucketbase_sql::quote_ident(&self.name)
+        )
+    }
+}
+
+impl std::fmt::Display for QualifiedName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}.{}", self.schema, self.name)
+    }
+}
+
+/// A column of a relation.
+#[derive(Debug, Clone)]
+pub struct Column {
+    /// Column name.
+    pub name: String,
+    /// `format_type` of the column (`integer`, `text[]`, `character varying(20)`).
+    pub data_type: String,
+    /// The base type name (`int4`, `jsonb`, `tsvector`), domains resolved.
+    pub base_type: String,
+    /// Accepts NULL.
+    pub nullable: bool,
+    /// Default expression text (`nextval(…)` for identity columns).
+    pub default: Option<String>,
+    /// Generated (`GENERATED ALWAYS AS …`) or `GENERATED ALWAYS AS IDENTITY`.
+    pub generated: bool,
+    /// Enum labels, when the type is an enum.
+    pub enum_values: Vec<String>,
+    /// `COMMENT ON COLUMN`.
+    pub description: Option<String>,
+    /// Maximum length for `varchar(n)`.
+    pub max_length: Option<i32>,
+}
+
+impl Column {
+    /// True for `json` and `jsonb` columns (JSON paths apply directly).
+    pub fn is_json(&self) -> bool {
+        self.base_type == "json" || self.base_type == "jsonb"
+    }
+}
+
+/// A table, view, materialized view, foreign table or partitioned table.
+#[derive(Debug, Clone)]
+pub struct Table {
+    /// Its name.
+    pub name: QualifiedName,
+    /// Columns in `attnum` order.
+    pub columns: Vec<Column>,
+    /// Primary key columns (views: inherited from their base table).
+    pub primary_key: Vec<String>,
+    /// Unique constraints and unique indexes (column sets).
+    pub unique_keys: Vec<Vec<String>>,
+    /// `relkind`: `r`, `v`, `m`, `f`, `p`.
+    pub kind: char,
+    /// Accepts INSERT.
+    pub insertable: bool,
+    /// Accepts UPDATE.
+    pub updatable: bool,
+    /// Accepts DELETE.
+    pub deletable: bool,
+    /// `COMMENT ON TABLE`.
+    pub description: Option<String>,
+}
+
+impl Table {
+    /// The column called `name`.
+    pub fn column(&self, name: &str) -> Option<&Column> {
+        self.columns.iter().find(|c| c.name == name)
+    }
+
+    /// True for views and materialized views.
+    pub fn is_view(&self) -> bool {
+        self.kind == 'v' || self.kind == 'm'
+    }
+}
+
+/// How many rows an embed yields per parent row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Cardinality {
+    /// Child → parent through the child's foreign key: an object (or null).
+    ManyToOne,
+    /// Parent → children: an array.
+    OneToMany,
+    /// A foreign key that is also unique: an object both ways.
+    OneToOne,
+    /// Through a junction table: an array.
+    ManyToMany(Junction),
+}
+
+/// The junction table of a many-to-many relationship.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Junction {
+    /// The junction table.
+    pub table: QualifiedName,
+    /// FK constraint from the junction to the origin.
+    pub origin_constraint: String,
+    /// FK constraint from the junction to the target.
+    pub target_constraint: String,
+    /// (origin column, junction column) pairs.
+    pub origin_columns: Vec<(String, String)>,
+    /// (target column, junction column) pairs.
+    pub target_columns: Vec<(String, String)>,
+}
+
+/// A relationship from `origin` to `target`.
+#[derive(Debug, Clone)]
+pub struct Relationship {
+    /// The relation embedding starts from.
+    pub origin: QualifiedName,
+    /// The embedded relation.
+    pub target: QualifiedName,
+    /// Cardinality (with the junction for many-to-many).
+    pub cardinality: Cardinality,
+    /// The foreign key constraint's name (for M2M: the junction's name is the hint).
+    pub constraint: String,
+    /// (origin column, target column) pairs of the join (empty for M2M).
+    pub columns: Vec<(String, String)>,
+    /// True when the foreign key is on the origin (child → parent).
+    pub origin_holds_fk: bool,
+}
+
+impl Relationship {
+    /// True when the embed yields one object rather than an array.
+    pub fn is_to_one(&self) -> bool {
+        matches!(
+            self.cardinality,
+            Cardinality::ManyToOne | Cardinality::OneToOne
+        )
+    }
+
+    /// The PostgREST name of the cardinality (`many-to-one`, …), used in PGRST201 details.
+    pub fn cardinality_name(&self) -> &'static str {
+        match self.cardinality {
+            Cardinality::ManyToOne => "many-to-one",
+            Cardinality::OneToMany => "one-to-many",
+            Cardinality::OneToOne => "one-to-one",
+            Cardinality::ManyToMany(_) => "many-to-many",
+        }
+    }
+}
+
+/// A function argument.
+#[derive(Debug, Clone)]
+pub struct Argument {
+    /// Name (empty for an unnamed argument).
+    pub name: String,
+    /// `format_type` of the argument.
+    pub data_type: String,
+    /// True when it has no default.
+    pub required: bool,
+    /// True for a VARIADIC argument.
+    pub variadic: bool,
+}
+
+/// What a function returns.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReturnShape {
+    /// `void`.
+    Void,
+    /// One scalar value.
+    Scalar,
+    /// `SETOF scalar`.
+    SetOfScalar,
+    /// One row (composite type, OUT parameters); `relation` when it is a table's row type.
+    Composite {
+        /// The table or view whose row type it is.
+        relation: Option<QualifiedName>,
+    },
+    /// `SETOF composite` / `RETURNS TABLE`.
+    SetOfComposite {
+        /// The table or view whose row type it is.
+        relation: Option<QualifiedName>,
+    },
+}
+
+/// A function callable through `/rpc`.
+#[derive(Debug, Clone)]
+pub struct Function {
+    /// Its name.
+    pub name: QualifiedName,
+    /// IN arguments in order.
+    pub arguments: Vec<Argument>,
+    /// `provolatile`: `v`, `s` or `i`.
+    pub volatility: char,
+    /// Return shape.
+    pub returns: ReturnShape,
+    /// `format_type` of the return type.
+    pub return_type: String,
+    /// `COMMENT ON FUNCTION`.
+    pub description: Option<String>,
+}
+
+impl Function {
+    /// True for VOLATILE functions (which need a read-write transaction).
+    pub fn is_volatile(&self) -> bool {
+        self.volatility == 'v'
+    }
+}
+
+/// The whole cache.
+#[derive(Debug, Default)]
+pub struct SchemaCache {
+    /// Relations by name.
+    pub tables: HashMap<QualifiedName, Table>,
+    /// Relationships by origin.
+    pub relationships: HashMap<QualifiedName, Vec<Relationship>>,
+    /// Overloads by name.
+    pub functions: HashMap<QualifiedName, Vec<Function>>,
+}
+
+const RELATIONS_SQL: &str = r#"
+select n.nspname::text, c.relname::text, c.relkind::text,
+  c.relkind in ('r','p') or (pg_catalog.pg_relation_is_updatable(c.oid::regclass, true) & 8) = 8,
+  c.relkind in ('r','p') or (pg_catalog.pg_relation_is_updatable(c.oid::regclass, true) & 4) = 4,
+  c.relkind in ('r','p') or (pg_catalog.pg_relation_is_updatable(c.oid::regclass, true) & 16) = 16,
+  pg_catalog.obj_description(c.oid, 'pg_class')
+from pg_catalog.pg_class c join pg_catalog.pg_namespace n on n.oid = c.relnamespace
+where c.relkind in ('r','v','m','f','p') and not c.relispartition and n.nspname = any($1)
+"#;
+
+const COLUMNS_SQL: &str = r#"
+select n.nspname::text, c.relname::text, a.attname::text,
+  pg_catalog.format_type(a.atttypid, a.atttypmod),
+  coalesce(bt.typname, t.typname)::text,
+  not a.attnotnull,
+  case when a.attidentity <> '' then 'nextval(''' || c.relname || '_' || a.attname || '_seq''::regclass)'
+       else pg_catalog.pg_get_expr(d.adbin, d.adrelid) end,
+  a.attgenerated <> '' or a.attidentity = 'a',
+  array(select e.enumlabel::text from pg_catalog.pg_enum e where e.enumtypid = a.atttypid order by e.enumsortorder),
+  pg_catalog.col_description(c.oid, a.attnum),
+  case when a.atttypmod > 4 and t.typname in ('varchar', 'bpchar') then a.atttypmod - 4 end
+from pg_catalog.pg_attribute a
+join pg_catalog.pg_class c on c.oid = a.attrelid
+join pg_catalog.pg_namespace n on n.oid = c.relnamespace
+join pg_catalog.pg_type t on t.oid = a.atttypid
+left join pg_catalog.pg_type bt on t.typtype = 'd' and bt.oid = t.typbasetype
+left join pg_catalog.pg_attrdef d on d.adrelid = a.attrelid and d.adnum = a.attnum
+where a.attnum > 0 and not a.attisdropped and c.relkind in ('r','v','m','f','p')
+  and not c.relispartition and n.nspname = any($1)
+order by n.nspname, c.relname, a.attnum
+"#;
+
+// Keys and foreign keys of every table (in any schema: a view or FK may reach a base table in
+// a schema that is not exposed).
+const CONSTRAINTS_SQL: &str = r#"
+select con.conname::text, con.contype::text, n.nspname::text, c.relname::text,
+  array(select a.attname::text from unnest(con.conkey) with ordinality k(num, ord)
+        join pg_catalog.pg_attribute a on a.attrelid = con.conrelid and a.attnum = k.num order by k.ord),
+  fn.nspname::text, fc.relname::text,
+  array(select a.attname::text from unnest(con.confkey) with ordinality k(num, ord)
+        join pg_catalog.pg_attribute a on a.attrelid = con.confrelid and a.attnum = k.num order by k.ord)
+from pg_catalog.pg_constraint con
+join pg_catalog.pg_class c on c.oid = con.conrelid
+join pg_catalog.pg_namespace n on n.oid = c.relnamespace
+left join pg_catalog.pg_class fc on fc.oid = con.confrelid
+left join pg_catalog.pg_namespace fn on fn.oid = fc.relnamespace
+where con.contype in ('p', 'u', 'f') and n.nspname not in ('pg_catalog', 'information_schema')
+union all
+select i.indexrelid::regclass::text, 'u', n.nspname::text, c.relname::text,
+  array(select a.attname::text from unnest(i.indkey) with ordinality k(num, ord)
+        join pg_catalog.pg_attribute a on a.attrelid = i.indrelid and a.attnum = k.num order by k.ord),
+  null, null, null
+from pg_catalog.pg_index i
+join pg_catalog.pg_class c on c.oid = i.indrelid
+join pg_catalog.pg_namespace n on n.oid = c.relnamespace
+where i.indisunique and i.indpred is null and 0 <> all(i.indkey)
+  and not exists (select 1 from pg_catalog.pg_constraint con where con.conindid = i.indexrelid)
+  and n.nspname not in ('pg_catalog', 'information_schema')
+"#;
+
+// View columns that are plain references to a base-table column of the same name.
+const VIEW_COLUMNS_SQL: &str = r#"
+select u.view_schema::text, u.view_name::text, u.table_schema::text, u.table_name::text, u.column_name::text
+from information_schema.view_column_usage u
+join pg_catalog.pg_namespace n on n.nspname = u.view_schema
+join pg_catalog.pg_class v on v.relnamespace = n.oid and v.relname = u.view_name
+join pg_catalog.pg_attribute a on a.attrelid = v.oid and a.attname = u.column_name and not a.attisdropped
+where u.view_schema = any($1)
+"#;
+
+const FUNCTIONS_SQL: &str = r#"
+select n.nspname::text, p.proname::text,
+  coalesce(p.proargnames, '{}')::text[],
+  coalesce(p.proargmodes::text[], '{}'),
+  array(select pg_catalog.format_type(t, null) from unnest(coalesce(p.proallargtypes, p.proargtypes::oid[])) t),
+  p.pronargs::int4, p.pronargdefaults::int4, p.provolatile::text, p.proretset,
+  rt.typtype::text, pg_catalog.format_type(p.prorettype, null), rn.nspname::text, rc.relname::text,
+  p.provariadic <> 0, pg_catalog.obj_description(p.oid, 'pg_proc')
+from pg_catalog.pg_proc p
+join pg_catalog.pg_namespace n on n.oid = p.pronamespace
+join pg_catalog.pg_type rt on rt.oid = p.prorettype
+left join pg_catalog.pg_class rc on rc.oid = rt.typrelid and rc.relkind in ('r','v','m','f','p')
+left join pg_catalog.pg_namespace rn on rn.oid = rc.relnamespace
+where n.nspname = any($1) and p.prokind = 'f' and rt.typname not in ('trigger', 'event_trigger')
+"#;
+
+/// A foreign key between two stand-in relations: child, parent, name, (child, parent) column
+/// pairs, and whether the child's columns are unique (one-to-one).
+type ForeignKey = (
+    QualifiedName,
+    QualifiedName,
+    String,
+    Vec<(String, String)>,
+    bool,
+);
+
+struct Constraint {
+    name: String,
+    kind: char,
+    table: QualifiedName,
+    columns: Vec<String>,
+    referenced: Option<(QualifiedName, Vec<String>)>,
+}
+
+impl SchemaCache {
+    /// Introspects the schemas in `schemas` through `client`.
+    pub async fn load(
+        client: &Client,
+        schemas: &[String],
+    ) -> Result<Self, bucketbase_sql::tokio_postgres::Error> {
+        let schemas: Vec<String> = schemas.to_vec();
+        let p: [&(dyn bucketbase_sql::tokio_postgres::types::ToSql + Sync); 1] = [&schemas];
+        let (relations, columns, constraints, view_columns, functions) = tokio::try_join!(
+            client.query(RELATIONS_SQL, &p),
+            client.query(COLUMNS_SQL, &p),
+            client.query(CONSTRAINTS_SQL, &[]),
+            client.query(VIEW_COLUMNS_SQL, &p),
+            client.query(FUNCTIONS_SQL, &p),
+        )?;
+        let mut cache = SchemaCache::default();
+        for r in relations {
+            let name = QualifiedName::new(r.get(0), r.get(1));
+            let kind: String = r.get(2);
+            cache.tables.insert(
+                name.clone(),
+                Table {
+                    name,
+                    columns: Vec::new(),
+                    primary_key: Vec::new(),
+                    unique_keys: Vec::new(),
+                    kind: kind.chars().next().unwrap_or('r'),
+                    insertable: r.get(3),
+                    updatable: r.get(4),
+                    deletable: r.get(5),
+                    description: r.get(6),
+                },
+            );
+        }
+        for r in columns {
+            let name = QualifiedName::new(r.get(0), r.get(1));
+            if let Some(t) = cache.tables.get_mut(&name) {
+                t.columns.push(Column {
+                    name: r.get(2),
+                    data_type: r.get(3),
+                    base_type: r.get(4),
+                    nullable: r.get(5),
+                    default: r.get(6),
+                    generated: r.get(7),
+                    enum_values: r.get(8),
+                    description: r.get(9),
+                    max_length: r.get(10),
+                });
+            }
+        }
+        let constraints: Vec<Constraint> = constraints
+            .into_iter()
+            .map(|r| {
+                let kind: String = r.get(1);
+                let fschema: Option<String> = r.get::<_, Option<String>>(5);
+                let ftable: Option<String> = r.get::<_, Option<String>>(6);
+                let fcols: Option<Vec<String>> = r.get(7);
+                Constraint {
+                    name: r.get(0),
+                    kind: kind.chars().next().unwrap_or('u'),
+                    table: QualifiedName::new(r.get(2), r.get(3)),
+                    columns: r.get(4),
+                    referenced: match (fschema, ftable, fcols) {
+                        (Some(s), Some(t), Some(c)) => {
+                            Some((QualifiedName::new(s.as_str(), t.as_str()), c))
+                        }
+                        _ => None,
+                    },
+                }
+            })
+            .collect();
+        // Base-table keys, also for tables outside the exposed schemas (views reach them).
+        let mut base_pk: HashMap<QualifiedName, Vec<String>> = HashMap::new();
+        let mut base_unique: HashMap<QualifiedName, Vec<Vec<String>>> = HashMap::new();
+        for c in &constraints {
+            match c.kind {
+                'p' => {
+                    base_pk.insert(c.table.clone(), c.columns.clone());
+                    base_unique
+                        .entry(c.table.clone())
+                        .or_default()
+                        .push(c.columns.clone());
+                }
+                'u' => base_unique
+                    .entry(c.table.clone())
+                    .or_default()
+                    .push(c.columns.clone()),
+                _ => {}
+            }
+        }
+        for t in cache.tables.values_mut() {
+            if let Some(pk) = base_pk.get(&t.name) {
+                t.primary_key = pk.clone();
+            }
+            if let Some(u) = base_unique.get(&t.name) {
+                t.unique_keys = u.clone();
+            }
+        }
+        // View → base table column mapping (same-named plain column references).
+        let mut view_map: BTreeMap<QualifiedName, BTreeMap<QualifiedName, Vec<String>>> =
+            BTreeMap::new();
+        for r in view_columns {
+            view_map
+                .entry(QualifiedName::new(r.get(0), r.get(1)))
+                .or_default()
+                .entry(QualifiedName::new(r.get(2), r.get(3)))
+                .or_default()
+                .push(r.get(4));
+        }
+        // Each base relation and the exposed relations standing for it (itself, its views).
+        let mut stand_ins: HashMap<QualifiedName, Vec<(QualifiedName, Vec<String>)>> =
+            HashMap::new();
+        for t in cache.tables.values() {
+            if !t.is_view() {
+                let cols = t.columns.iter().map(|c| c.name.clone()).collect();
+                stand_ins
+                    .entry(t.name.clone())
+                    .or_default()
+                    .push((t.name.clone(), cols));
+            }
+        }
+        for (view, bases) in &view_map {
+            if !cache.tables.contains_key(view) {
+                continue;
+            }
+            for (base, cols) in bases {
+                stand_ins
+                    .entry(base.clone())
+                    .or_default()
+                    .push((view.clone(), cols.clone()));
+                // A view inherits its base table's primary key when it shows all of it.
+                if bases.len() == 1 {
+                    if let Some(pk) = base_pk.get(base) {
+                        if pk.iter().all(|c| cols.contains(c)) {
+                            if let Some(v) = cache.tables.get_mut(view) {
+                                if v.primary_key.is_empty() {
+                                    v.primary_key = pk.clone();
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        // Foreign keys between every pair of stand-ins.
+        let mut fks: Vec<ForeignKey> = Vec::new();
+        for c in constraints.iter().filter(|c| c.kind == 'f') {
+            let Some((parent, parent_cols)) = &c.referenced else {
+                continue;
+            };
+            let pairs: Vec<(String, String)> = c
+                .columns
+                .iter()
+                .cloned()
+                .zip(parent_cols.iter().cloned())
+                .collect();
+            let unique = base_unique
+                .get(&c.table)
+                .is_some_and(|keys| keys.iter().any(|k| same_set(k, &c.columns)));
+            let empty = Vec::new();
+            let children = stand_ins.get(&c.table).unwrap_or(&empty);
+            let parents = stand_ins.get(parent).unwrap_or(&empty);
+            for (child, child_cols) in children {
+                if !c.columns.iter().all(|col| child_cols.contains(col)) {
+                    continue;
+                }
+                for (par, par_cols) in parents {
+                    if !parent_cols.iter().all(|col| par_cols.contains(col)) {
+                        continue;
+                    }
+                    fks.push((
+                        child.clone(),
+                        par.clone(),
+                        c.name.clone(),
+                        pairs.clone(),
+                        unique,
+                    ));
+                }
+            }
+        }
+        for (child, parent, name, pairs, unique) in &fks {
+            let (to_parent, to_child) = if *unique {
+                (Cardinality::OneToOne, Cardinality::OneToOne)
+            } else {
+                (Cardinality::ManyToOne, Cardinality::OneToMany)
+            };
+            cache
+                .relationships
+                .entry(child.clone())
+                .or_default()
+                .push(Relationship {
+                    origin: child.clone(),
+                    target: parent.clone(),
+                    cardinality: to_parent,
+                    constraint: name.clone(),
+                    columns: pairs.clone(),
+                    origin_holds_fk: true,
+                });
+            cache
+                .relationships
+                .entry(parent.clone())
+                .or_default()
+                .push(Relationship {
+                    origin: parent.clone(),
+                    target: child.clone(),
+                    cardinality: to_child,
+                    constraint: name.clone(),
+                    columns: pairs.iter().map(|(a, b)| (b.clone(), a.clone())).collect(),
+                    origin_holds_fk: false,
+                });
+        }
+        // Many-to-many: a junction whose two FKs' columns are both inside its primary key.
+        for junction in cache.tables.values() {
+            if junction.is_view() || junction.primary_key.is_empty() {
+                continue;
+            }
+            let outgoing: Vec<_> = fks
+                .iter()
+                .filter(|(child, _, _, pairs, _)| {
+                    child == &junction.name
+                        && pairs.iter().all(|(c, _)| junction.primary_key.contains(c))
+                })
+                .collect();
+            for a in &outgoing {
+                for b in &outgoing {
+                    if a.2 == b.2 {
+                        continue;
+                    }
+                    cache
+                        .relationships
+                        .entry(a.1.clone())
+                        .or_default()
+                        .push(Relationship {
+                            origin: a.1.clone(),
+                            target: b.1.clone(),
+                            cardinality: Cardinality::ManyToMany(Junction {
+                                table: junction.name.clone(),
+                                origin_constraint: a.2.clone(),
+                                target_constraint: b.2.clone(),
+                                origin_columns: a
+                                    .3
+                                    .iter()
+                                    .map(|(j, o)| (o.clone(), j.clone()))
+                                    .collect(),
+                                target_columns: b
+                                    .3
+                                    .iter()
+                                    .map(|(j, t)| (t.clone(), j.clone()))
+                                    .collect(),
+                            }),
+                            constraint: junction.name.name.clone(),
+                            columns: Vec::new(),
+                            origin_holds_fk: false,
+                        });
+                }
+            }
+        }
+        for r in functions {
+            let f = function_from_row(&r);
+            cache.functions.entry(f.name.clone()).or_default().push(f);
+        }
+        Ok(cache)
+    }
+
+    /// The relation `name` in `schema`.
+    pub fn table(&self, schema: &str, name: &str) -> Option<&Table> {
+        self.tables.get(&QualifiedName::new(schema, name))
+    }
+
+    /// Relationships starting at `origin`.
+    pub fn relationships_from(&self, origin: &QualifiedName) -> &[Relationship] {
+        self.relationships
+            .get(origin)
+            .map(Vec::as_slice)
+            .unwrap_or(&[])
+    }
+}
+
+fn same_set(a: &[String], b: &[String]) -> bool {
+    a.len() == b.len() && a.iter().all(|x| b.contains(x))
+}
+
+fn function_from_row(r: &bucketbase_sql::tokio_postgres::Row) -> Function {
+    let names: Vec<String> = r.get(2);
+    let modes: Vec<String> = r.get(3);
+    let types: Vec<String> = r.get(4);
+    let nargs: i32 = r.get(5);
+    let ndefaults: i32 = r.get(6);
+    let volatility: String = r.get(7);
+    let retset: bool = r.get(8);
+    let typtype: String = r.get(9);
+    let return_type: String = r.get(10);
+    let rel_schema: Option<String> = r.get(11);
+    let rel_name: Option<String> = r.get(12);
+    let variadic: bool = r.get(13);
+    let mut arguments = Vec::new();
+    let mut has_out = false;
+    for (i, ty) in types.iter().enumerate() {
+        let mode = modes.get(i).map(String::as_str).unwrap_or("i");
+        if mode == "o" || mode == "t" {
+            has_out = true;
+            continue;
+        }
+        arguments.push(Argument {
+            name: names.get(i).cloned().unwrap_or_default(),
+            data_type: ty.clone(),
+            required: true,
+            variadic: mode == "v",
+        });
+    }
+    arguments.truncate(nargs.max(0) as usize);
+    let n = arguments.len();
+    for (i, a) in arguments.iter_mut().enumerate() {
+        a.required = i + (ndefaults.max(0) as usize) < n;
+        if variadic && i + 1 == n {
+            a.variadic = true;
+        }
+    }
+    let relation = match (rel_schema, rel_name) {
+        (Some(s), Some(n)) => Some(QualifiedName::new(&s, &n)),
+        _ => None,
+    };
+    let composite = typtype == "c" || (return_type == "record" && has_out);
+    let returns = match (return_type.as_str(), retset, composite) {
+        ("void", _, _) => ReturnShape::Void,
+        (_, true, true) => ReturnShape::SetOfComposite { relation },
+        ("record", true, false) => ReturnShape::SetOfComposite { relation: None },
+        (_, true, false) => ReturnShape::SetOfScalar,
+        (_, false, true) => ReturnShape::Composite { relation },
+        (_, false, false) => ReturnShape::Scalar,
+    };
+    Function {
+        name: QualifiedName::new(r.get(0), r.get(1)),
+        arguments,
+        volatility: volatility.chars().next().unwrap_or('v'),
+        returns,
+        return_type,
+        description: r.get(14),
+    }
+}

@@ -1,0 +1,223 @@
+//! The composition of the services under one port (what Supabase's Kong gateway routes to a
+//! dozen containers): `/auth/v1`, `/rest/v1`, `/health`, with CORS and body limits shared.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use axum::extract::State;
+use axum::http::{header, HeaderName, Method, StatusCode};
+use axum::response::IntoResponse;
+use axum::routing::get;
+use axum::{Json, Router};
+use bucketbase_auth::{KeyConfig, Keys};
+use bucketbase_sql::pool::{connect, with_user};
+use bucketbase_sql::Db;
+use tokio::net::TcpListener;
+use tower_http::cors::{AllowHeaders, AllowOrigin, CorsLayer};
+
+use crate::Config;
+
+/// What the running server was built with, for callers that print or test it.
+#[derive(Clone)]
+pub struct Handles {
+    /// Database pools.
+    pub db: Db,
+    /// JWT keys.
+    pub keys: Keys,
+    /// The anon API key (from `ANON_KEY` or minted).
+    pub anon_key: String,
+    /// The service-role API key (from `SERVICE_ROLE_KEY` or minted).
+    pub service_role_key: String,
+}
+
+/// A bound, configured server ready to run.
+pub struct Application {
+    listener: TcpListener,
+    router: Router,
+    rest: bucketbase_rest::State,
+    /// Handles to the server's parts.
+    pub handles: Handles,
+}
+
+/// Fixed `iat`/`exp` for the minted API keys, so the same secret always yields the same keys
+/// (the Supabase CLI's demo keys are built the same way).
+pub const KEY_IAT: i64 = 1_700_000_000;
+
+/// Binds the API listener, with a readable error when the port is taken.
+pub async fn bind(host: &str, port: u16) -> anyhow::Result<TcpListener> {
+    TcpListener::bind((host, port)).await.with_context(|| {
+        format!("cannot listen on {host}:{port} (is it already in use?): choose another --port / BUCKETBASE_PORT")
+    })
+}
+
+#[derive(Clone)]
+struct HealthState {
+    db: Db,
+}
+
+async fn health(State(state): State<HealthState>) -> impl IntoResponse {
+    let ok = async {
+        let client = state.db.admin.get().await.ok()?;
+        client.simple_query("select 1").await.ok()
+    };
+    match tokio::time::timeout(Duration::from_secs(2), ok).await {
+        Ok(Some(_)) => (
+            StatusCode::OK,
+            Json(
+                serde_json::json!({"status": "ok", "version": env!("CARGO_PKG_VERSION"), "database": "ok"}),
+            ),
+        ),
+        _ => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(serde_json::json!({"status": "unavailable", "database": "unreachable"})),
+        ),
+    }
+}
+
+fn cors() -> CorsLayer {
+    let expose = [
+        "content-range",
+        "content-location",
+        "content-profile",
+        "location",
+        "preference-applied",
+        "range-unit",
+        "x-supabase-api-version",
+        "x-total-count",
+        "link",
+        "proxy-status",
+    ]
+    .map(HeaderName::from_static);
+    CorsLayer::new()
+        .allow_origin(AllowOrigin::mirror_request())
+        .allow_credentials(true)
+        .allow_headers(AllowHeaders::mirror_request())
+        .allow_methods([
+            Method::GET,
+            Method::HEAD,
+            Method::POST,
+            Method::PUT,
+            Method::PATCH,
+            Method::DELETE,
+            Method::OPTIONS,
+        ])
+        .expose_headers(expose)
+        .max_age(Duration::from_secs(86400))
+}
+
+impl Application {
+    /// Connects, migrates, loads the schema cache and composes the routers. `listener` is bound
+    /// already; `database_url` is the admin connection; `jwt_secret` signs and verifies tokens;
+    /// `anon_without_key` is the default for requests without any key.
+    pub async fn build(
+        config: &Config,
+        listener: TcpListener,
+        database_url: &str,
+        jwt_secret: &str,
+        anon_without_key: bool,
+    ) -> anyhow::Result<Self> {
+        let keys = Keys::new(KeyConfig {
+            jwt_secret: jwt_secret.to_string(),
+            jwks: config.jwks.clone(),
+            audiences: config.audiences.clone(),
+            publishable_keys: config.publishable_keys.clone(),
+            secret_keys: config.secret_keys.clone(),
+            anon_without_key: config.anon_without_key.unwrap_or(anon_without_key),
+        })
+        .map_err(anyhow::Error::msg)?;
+        bucketbase_sql::migrate::run(
+            database_url,
+            bucketbase_sql::migrate::MigrationSets {
+                platform: config.platform,
+            },
+        )
+        .await
+        .context("cannot migrate the database (check DATABASE_URL and that the server is up)")?;
+        let request_url = match &config.request_url {
+            Some(url) => url.clone(),
+            None => with_user(database_url, "authenticator")?,
+        };
+        let db = Db {
+            request: connect(&request_url, config.pool_size)?,
+            admin: connect(database_url, 8)?,
+            admin_url: database_url.to_string(),
+        };
+        let anon_key = config
+            .anon_key
+            .clone()
+            .unwrap_or_else(|| keys.api_key("anon", KEY_IAT));
+        let service_role_key = config
+            .service_role_key
+            .clone()
+            .unwrap_or_else(|| keys.api_key("service_role", KEY_IAT));
+
+        let rest = bucketbase_rest::State::new(
+            bucketbase_rest::Config {
+                schemas: config.db_schemas.clone(),
+                max_rows: config.db_max_rows.or(Some(1000)),
+                ..Default::default()
+            },
+            db.clone(),
+            keys.clone(),
+        );
+        rest.reload_schema()
+            .await
+            .context("cannot load the schema cache")?;
+        let auth = bucketbase_auth::State {
+            keys: keys.clone(),
+            config: Arc::new(bucketbase_auth::Config {
+                site_url: config.site_url.clone(),
+            }),
+        };
+        let router = Router::new()
+            .route(
+                "/health",
+                get(health).with_state(HealthState { db: db.clone() }),
+            )
+            .merge(bucketbase_rest::router(rest.clone()))
+            .nest("/auth/v1", bucketbase_auth::router(auth))
+            .layer(cors())
+            .layer(axum::middleware::map_response(
+                |mut res: axum::response::Response| async move {
+                    res.headers_mut()
+                        .entry(header::VARY)
+                        .or_insert(header::HeaderValue::from_static("Origin"));
+                    res
+                },
+            ));
+        Ok(Self {
+            listener,
+            router,
+            rest,
+            handles: Handles {
+                db,
+                keys,
+                anon_key,
+                service_role_key,
+            },
+        })
+    }
+
+    /// The port the API listens on.
+    pub fn port(&self) -> u16 {
+        self.listener.local_addr().map(|a| a.port()).unwrap_or(0)
+    }
+
+    /// Serves until `shutdown` resolves, then drains in-flight requests.
+    pub async fn run_until(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        let listener_task = tokio::spawn(bucketbase_rest::run(self.rest.clone(), stop_rx));
+        axum::serve(self.listener, self.router)
+            .with_graceful_shutdown(shutdown)
+            .await
+            .context("server error")?;
+        let _ = stop_tx.send(true);
+        let _ = listener_task.await;
+        Ok(())
+    }
+}
