@@ -127,8 +127,9 @@ impl Error {
                     "PGRST003",
                     "Timed out acquiring connection from connection pool.",
                 ),
+                bucketbase_sql::DbError::Postgres(pg) if !pg.is_closed() => Error::internal(e),
                 _ => {
-                    tracing::error!(error = %e, "database error");
+                    tracing::error!(error = %e, "database connection error");
                     Error::new(
                         503,
                         "PGRST001",

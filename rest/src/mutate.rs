@@ -10,7 +10,7 @@ use serde_json::Value;
 
 use crate::error::Error;
 use crate::prefer::{Resolution, Return};
-use crate::read::{body_expr, render_root, singular_error};
+use crate::read::{body_expr, render_select, singular_error};
 use crate::request::{content_range, response, run_statement, ApiRequest};
 use crate::schema::Table;
 use crate::select::{modifiers_by_path, SelectRenderer};
@@ -271,10 +271,15 @@ pub async fn write(
     };
     let select_part = if representation {
         let reference = "\"pgrst_mutation\"";
-        let mut node = render_root(&req, &mut sql, &table.name, Some(table), reference, None)?;
-        node.conds.clear();
-        node.limit = None;
-        node.offset = None;
+        let node = render_select(
+            &req,
+            &mut sql,
+            &table.name,
+            Some(table),
+            reference,
+            None,
+            false,
+        )?;
         let inserted = if merge {
             "(SELECT count(*) FILTER (WHERE \"pgrst_inserted\") FROM \"pgrst_mutation\")::text"
         } else {

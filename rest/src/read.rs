@@ -43,9 +43,32 @@ pub fn render_root(
     reference: &str,
     max_rows: Option<i64>,
 ) -> Result<NodeSql, Error> {
+    render_select(req, sql, origin, table, reference, max_rows, true)
+}
+
+/// As [`render_root`]; without `root_filters` the root's filters, logic and paging are left out
+/// (a mutation's representation: those already chose the written rows).
+pub fn render_select(
+    req: &ApiRequest,
+    sql: &mut SqlText,
+    origin: &QualifiedName,
+    table: Option<&Table>,
+    reference: &str,
+    max_rows: Option<i64>,
+    root_filters: bool,
+) -> Result<NodeSql, Error> {
     let star = [SelectItem::Star];
     let items: &[SelectItem] = req.query.select.as_deref().unwrap_or(&star);
-    let mut renderer = SelectRenderer::new(&req.cache, sql, modifiers_by_path(&req.query));
+    let mut mods = modifiers_by_path(&req.query);
+    if !root_filters {
+        if let Some(root) = mods.get_mut(&Vec::new()) {
+            root.filters.clear();
+            root.logic.clear();
+            root.limit = None;
+            root.offset = None;
+        }
+    }
+    let mut renderer = SelectRenderer::new(&req.cache, sql, mods);
     let mut node = renderer.node(origin, table, reference, items, &Vec::new())?;
     renderer.check_all_used()?;
     if let Some(max) = max_rows {
