@@ -76,6 +76,18 @@ fn print_ready(app: &Application, host: &str, db_url: &str, secret: &str) {
 pub async fn start(config: Config) -> anyhow::Result<()> {
     let listener = bind(&config.host, config.port).await?;
     let port = listener.local_addr()?.port();
+    if config.database_url.is_none() {
+        // Refuse before creating anything when the database port is taken.
+        let db_port = port
+            .checked_add(1)
+            .context("--port must leave room for the database on PORT + 1")?;
+        std::net::TcpListener::bind(("127.0.0.1", db_port)).map_err(|_| {
+            anyhow::anyhow!(
+                "port {db_port} (the database port) is already in use: stop what uses it, or \
+                 choose another --port (the database uses --port + 1)"
+            )
+        })?;
+    }
     let data_dir = config.data_dir.clone();
     let fresh_dir = !data_dir.exists();
     std::fs::create_dir_all(&data_dir).with_context(|| {
@@ -114,7 +126,7 @@ pub async fn start(config: Config) -> anyhow::Result<()> {
         .init_if_needed()
         .await
         .map_err(|e| cleanup(e.into()))?;
-    cluster.start().await?;
+    cluster.start().await.map_err(|e| cleanup(e.into()))?;
     let db_url = cluster.url("postgres");
     let built = async {
         set_authenticator_password(&db_url).await?;
@@ -125,7 +137,7 @@ pub async fn start(config: Config) -> anyhow::Result<()> {
         Ok(app) => app,
         Err(e) => {
             let _ = cluster.stop().await;
-            return Err(e);
+            return Err(cleanup(e));
         }
     };
     print_ready(&app, &config.host, &db_url, &secret);
