@@ -44,10 +44,7 @@ impl ParseError {
     pub(crate) fn too_long(what: &str) -> Self {
         ParseError {
             message: format!("failed to parse {what}"),
-            details: Some(format!(
-                "input longer than {} bytes",
-                crate::MAX_INPUT_LEN
-            )),
+            details: Some(format!("input longer than {} bytes", crate::MAX_INPUT_LEN)),
         }
     }
 }

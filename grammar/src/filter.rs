@@ -8,9 +8,9 @@
 
 use crate::ast::{CompareOp, FtsKind, IsValue, Operation, Quantifier, RangeOp};
 use crate::parsec::{
-    alt, attempt, label, many, map, not_followed_by, option_maybe, pure, sep_by1, show_char,
-    Input, Reply, Seq,
+    alt, attempt, label, many, map, not_followed_by, option_maybe, pure, sep_by1, Input, Reply, Seq,
 };
+use crate::show::show_char;
 
 /// Where an operand ends: at the end of input (a query parameter) or before `,` / `)` (a
 /// leaf of a logic tree).
@@ -87,7 +87,9 @@ impl Input<'_> {
     pub(crate) fn op_expr(&self, pos: usize, mode: ValueMode) -> Reply<(bool, Operation)> {
         let mut s = Seq::new(pos);
         let at = s.pos();
-        let negated = s.run(alt(attempt(self.keyword_dot(at, "not")), || pure(at, false)))?;
+        let negated = s.run(alt(attempt(self.keyword_dot(at, "not")), || {
+            pure(at, false)
+        }))?;
         let operation = s.run(self.operation(s.pos(), mode))?;
         s.done((negated, operation))
     }
@@ -122,7 +124,7 @@ impl Input<'_> {
         s.run(attempt(self.keyword_dot(s.pos(), "in")))?;
         let mut items = s.run(self.list_val(s.pos()))?;
         // `in.()` parses as one empty element, rendered by upstream as `= ANY('{}')`.
-        if items.len() == 1 && items[0].is_empty() {
+        if matches!(items.as_slice(), [only] if only.is_empty()) {
             items.clear();
         }
         s.done(Operation::In(items))
@@ -258,14 +260,18 @@ impl Input<'_> {
             let mut s = Seq::new(pos);
             let v = s.run(self.quoted_value(s.pos()))?;
             let at = s.pos();
-            s.run(not_followed_by(at, self.none_of(at, ",)"), |c| show_char(*c)))?;
+            s.run(not_followed_by(self, at, self.none_of(at, ",)"), |c| {
+                show_char(*c)
+            }))?;
             s.done(v)
         })())
     }
 
     /// `many (noneOf ",)")`.
     fn bare_operand(&self, pos: usize) -> Reply<String> {
-        map(many(pos, |p| self.none_of(p, ",)")), |cs| cs.into_iter().collect())
+        map(many(pos, |p| self.none_of(p, ",)")), |cs| {
+            cs.into_iter().collect()
+        })
     }
 
     /// `pListVal`: `(a,"b,c",d)` with blanks allowed around the parentheses.

@@ -8,9 +8,10 @@
 
 use crate::ast::{EmbedPath, Field, JsonKey, JsonOp};
 use crate::parsec::{
-    alt, attempt, label, look_ahead, many, many1, map, not_followed_by, option, sep_by1,
-    show_char, Input, Reply, Seq,
+    alt, attempt, label, look_ahead, many, many1, map, not_followed_by, option, sep_by1, Input,
+    Reply, Seq,
 };
+use crate::show::show_char;
 
 /// Label of `pFieldName`.
 const FIELD_NAME: &str = "field name (* or [a..z0..9_$])";
@@ -77,14 +78,18 @@ impl Input<'_> {
             let mut s = Seq::new(pos);
             s.run(self.char_(s.pos(), '-'))?;
             let at = s.pos();
-            s.run(not_followed_by(at, self.char_(at, '>'), |c| show_char(*c)))?;
+            s.run(not_followed_by(self, at, self.char_(at, '>'), |c| {
+                show_char(*c)
+            }))?;
             s.done(())
         })())
     }
 
     /// `sepByDash ident`: identifiers joined by dashes that are not arrows.
     fn sep_by_dash(&self, pos: usize, ident: impl FnMut(usize) -> Reply<String>) -> Reply<String> {
-        map(sep_by1(pos, ident, |p| self.dash(p)), |parts| parts.join("-"))
+        map(sep_by1(pos, ident, |p| self.dash(p)), |parts| {
+            parts.join("-")
+        })
     }
 
     /// `pFieldName`: a quoted name or dash-separated identifiers.
@@ -101,7 +106,9 @@ impl Input<'_> {
     fn json_key_name(&self, pos: usize) -> Reply<String> {
         label(
             alt(self.quoted_value(pos), || {
-                self.sep_by_dash(pos, |p| map(many1(p, |q| self.none_of(q, "(-:.,>)")), strip))
+                self.sep_by_dash(pos, |p| {
+                    map(many1(p, |q| self.none_of(q, "(-:.,>)")), strip)
+                })
             }),
             JSON_KEY,
         )
@@ -126,7 +133,10 @@ impl Input<'_> {
             false,
             map(self.char_(s.pos(), '-'), |_| true),
         ))?;
-        let digits: String = s.run(many1(s.pos(), |p| self.digit(p)))?.into_iter().collect();
+        let digits: String = s
+            .run(many1(s.pos(), |p| self.digit(p)))?
+            .into_iter()
+            .collect();
         s.run(self.json_index_end(s.pos()))?;
         let text = if negative {
             format!("-{digits}")
@@ -191,7 +201,9 @@ impl Input<'_> {
         let mut s = Seq::new(pos);
         s.run(self.char_(s.pos(), ':'))?;
         let at = s.pos();
-        s.run(not_followed_by(at, self.char_(at, ':'), |c| show_char(*c)))?;
+        s.run(not_followed_by(self, at, self.char_(at, ':'), |c| {
+            show_char(*c)
+        }))?;
         s.done(())
     }
 
@@ -213,7 +225,7 @@ mod tests {
 
     fn run<T>(s: &str, f: impl FnOnce(&Input, usize) -> Reply<T>) -> Option<(T, usize)> {
         let cs: Vec<char> = s.chars().collect();
-        let inp = Input::new(&cs);
+        let inp = Input::new(&cs, true);
         f(&inp, 0).ok().map(|p| (p.val, p.pos))
     }
 
@@ -221,15 +233,27 @@ mod tests {
     fn field_names() {
         let cases: &[(&str, Option<(&str, usize)>)] = &[
             ("identifier", Some(("identifier", 10))),
-            ("identifier with spaces", Some(("identifier with spaces", 22))),
-            ("identifier-with-dashes", Some(("identifier-with-dashes", 22))),
+            (
+                "identifier with spaces",
+                Some(("identifier with spaces", 22)),
+            ),
+            (
+                "identifier-with-dashes",
+                Some(("identifier-with-dashes", 22)),
+            ),
             ("123", Some(("123", 3))),
             ("_", Some(("_", 1))),
             ("$", Some(("$", 1))),
             (":", None),
             ("\":\"", Some((":", 3))),
-            (" no leading or trailing spaces ", Some(("no leading or trailing spaces", 31))),
-            ("\" leading and trailing spaces \"", Some((" leading and trailing spaces ", 31))),
+            (
+                " no leading or trailing spaces ",
+                Some(("no leading or trailing spaces", 31)),
+            ),
+            (
+                "\" leading and trailing spaces \"",
+                Some((" leading and trailing spaces ", 31)),
+            ),
             ("\"a\\\"b\"", Some(("a\"b", 6))),
             ("\"a\\\\b\"", Some(("a\\b", 6))),
             ("\"a\\xb\"", Some(("axb", 6))),
@@ -270,7 +294,10 @@ mod tests {
             ("->\"a.b\"", Some(vec![Arrow(k("a.b"))])),
             ("->a-b", Some(vec![Arrow(k("a-b"))])),
             ("-> a ", Some(vec![Arrow(k("a"))])),
-            ("->99999999999999999999", Some(vec![Arrow(k("99999999999999999999"))])),
+            (
+                "->99999999999999999999",
+                Some(vec![Arrow(k("99999999999999999999"))]),
+            ),
             ("", Some(vec![])),
             ("->", None),
             ("->>", None),
@@ -288,7 +315,9 @@ mod tests {
 
     #[test]
     fn tree_paths() {
-        let cases: Vec<(&str, Option<(Vec<&str>, &str, usize)>)> = vec![
+        // (input, Some((embed path, field name, json path length)) or None for an error)
+        type Case<'a> = (&'a str, Option<(Vec<&'a str>, &'a str, usize)>);
+        let cases: Vec<Case> = vec![
             ("id", Some((vec![], "id", 0))),
             ("a.b", Some((vec!["a"], "b", 0))),
             ("a.b.c->d->>e", Some((vec!["a", "b"], "c", 2))),
@@ -298,9 +327,8 @@ mod tests {
             (".a", None),
         ];
         for (input, want) in cases {
-            let got = run(input, |i, p| i.tree_path(p)).map(|((path, f), _)| {
-                (path, f.name, f.json_path.len())
-            });
+            let got = run(input, |i, p| i.tree_path(p))
+                .map(|((path, f), _)| (path, f.name, f.json_path.len()));
             let want = want.map(|(p, n, j)| {
                 (
                     p.into_iter().map(String::from).collect::<Vec<_>>(),
@@ -314,7 +342,10 @@ mod tests {
 
     #[test]
     fn aliases() {
-        assert_eq!(run("a:b", |i, p| i.alias_prefix(p)).map(|x| x.0), Some("a".into()));
+        assert_eq!(
+            run("a:b", |i, p| i.alias_prefix(p)).map(|x| x.0),
+            Some("a".into())
+        );
         assert_eq!(run("a::b", |i, p| i.alias_prefix(p)), None);
         assert_eq!(run("a", |i, p| i.alias_prefix(p)), None);
         let r = run(" \t x \t", |i, p| i.field(p)).unwrap();

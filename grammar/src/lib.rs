@@ -35,6 +35,7 @@ mod order;
 mod parsec;
 mod query;
 mod select;
+mod show;
 mod urlencoded;
 
 pub use ast::*;

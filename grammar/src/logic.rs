@@ -5,18 +5,17 @@
 
 use crate::ast::{EmbedPath, Filter, LogicOp, LogicTree};
 use crate::filter::ValueMode;
-use crate::parsec::{
-    alt, attempt, fatal, label, map, pure, sep_by1, Input, Reply, Seq,
-};
+use crate::parsec::{alt, attempt, fatal, label, map, pure, sep_by1, Input, Reply, Seq};
 use crate::MAX_NESTING_DEPTH;
 
 impl Input<'_> {
     /// `pLogicTree`: a leaf `field.op.value`, or `[not.]and|or(tree, …)`; `depth` counts
     /// enclosing expressions and is capped at [`MAX_NESTING_DEPTH`].
     pub(crate) fn logic_tree(&self, pos: usize, depth: usize) -> Reply<LogicTree> {
-        alt(map(attempt(self.logic_filter(pos)), LogicTree::Leaf), || {
-            self.logic_expr(pos, depth)
-        })
+        alt(
+            map(attempt(self.logic_filter(pos)), LogicTree::Leaf),
+            || self.logic_expr(pos, depth),
+        )
     }
 
     /// `Filter <$> pField <* pDelimiter <*> pOpExpr pLogicSingleVal`.
@@ -49,9 +48,10 @@ impl Input<'_> {
         ))?;
         let at = s.pos();
         let op = s.run(label(
-            alt(attempt(map(self.string(at, "and"), |_| LogicOp::And)), || {
-                map(self.string(at, "or"), |_| LogicOp::Or)
-            }),
+            alt(
+                attempt(map(self.string(at, "and"), |_| LogicOp::And)),
+                || map(self.string(at, "or"), |_| LogicOp::Or),
+            ),
             "logic operator (and, or)",
         ))?;
         s.run(self.lexeme(s.pos(), |p| self.char_(p, '(')))?;

@@ -59,7 +59,7 @@ fn details(msgs: &[Msg]) -> String {
     let show_sys_unexpect = match sys_unexpect.first() {
         Some(_) if !unexpect.is_empty() => String::new(),
         None => String::new(),
-        Some(first) if first.is_empty() => "unexpected end of input".to_string(),
+        Some(&"") => "unexpected end of input".to_string(),
         Some(first) => format!("unexpected {first}"),
     };
     let parts = [

@@ -38,12 +38,7 @@ impl Input<'_> {
 
     /// The shared tail: `optionMaybe pOrdDir`, then
     /// `optionMaybe pNulls <* pEnd <|> pEnd $> Nothing`.
-    fn order_suffix(
-        &self,
-        mut s: Seq,
-        field: Field,
-        relation: Option<String>,
-    ) -> Reply<OrderTerm> {
+    fn order_suffix(&self, mut s: Seq, field: Field, relation: Option<String>) -> Reply<OrderTerm> {
         let at = s.pos();
         let direction = s.run(option_maybe(
             at,
@@ -58,9 +53,10 @@ impl Input<'_> {
                 let nat = n.pos();
                 let nulls = n.run(option_maybe(
                     nat,
-                    alt(attempt(self.dotted(nat, "nullsfirst", Nulls::First)), || {
-                        attempt(self.dotted(nat, "nullslast", Nulls::Last))
-                    }),
+                    alt(
+                        attempt(self.dotted(nat, "nullsfirst", Nulls::First)),
+                        || attempt(self.dotted(nat, "nullslast", Nulls::Last)),
+                    ),
                 ))?;
                 n.run(self.order_end(n.pos()))?;
                 n.done(nulls)

@@ -19,21 +19,42 @@ use crate::MAX_INPUT_LEN;
 const RESERVED: [&str; 3] = ["select", "columns", "on_conflict"];
 
 /// Run `p` on `text` as `P.parse p "failed to parse <what> (<shown>)" text` does: the
-/// parser need not reach the end of the input.
+/// parser need not reach the end of the input. The first pass is silent; a failing input
+/// is parsed again with messages to render the error.
 fn run<T>(
     what: &str,
     shown: &str,
     text: &str,
-    p: impl FnOnce(&Input<'_>, usize) -> Reply<T>,
+    p: impl Fn(&Input<'_>, usize) -> Reply<T>,
 ) -> Result<T, ParseError> {
     if text.len() > MAX_INPUT_LEN {
         return Err(ParseError::too_long(what));
     }
     let chars: Vec<char> = text.chars().collect();
-    let input = Input::new(&chars);
-    p(&input, 0)
-        .map(|parsed| parsed.val)
-        .map_err(|f| render(&format!("failed to parse {what} ({shown})"), &chars, &f.err))
+    match p(&Input::new(&chars, false), 0) {
+        Ok(parsed) => Ok(parsed.val),
+        Err(_) => Err(explain(
+            &format!("failed to parse {what} ({shown})"),
+            &chars,
+            p,
+        )),
+    }
+}
+
+/// The error of a parse known to fail, rendered from a second pass with messages.
+fn explain<T>(
+    source_name: &str,
+    chars: &[char],
+    p: impl Fn(&Input<'_>, usize) -> Reply<T>,
+) -> ParseError {
+    match p(&Input::new(chars, true), 0) {
+        Err(f) => render(source_name, chars, &f.err),
+        // Unreachable: both passes take the same path.
+        Ok(_) => ParseError {
+            message: format!("\"{source_name}\""),
+            details: None,
+        },
+    }
 }
 
 /// Parse a `select` value (`pRequestSelect`); `""` is an empty list.
@@ -53,7 +74,11 @@ pub fn parse_on_conflict(s: &str) -> Result<Vec<String>, ParseError> {
 
 /// `pColumns = pFieldName `sepBy1` lexeme (char ',')`.
 fn columns(i: &Input<'_>, pos: usize) -> Reply<Vec<String>> {
-    sep_by1(pos, |p| i.field_name(p), |p| i.lexeme(p, |q| i.char_(q, ',')))
+    sep_by1(
+        pos,
+        |p| i.field_name(p),
+        |p| i.lexeme(p, |q| i.char_(q, ',')),
+    )
 }
 
 /// Parse an `order` value (`pOrder`).
@@ -95,8 +120,7 @@ fn filter_or_argument(key: &str, value: &str, rpc_get: bool) -> Result<FilterPar
         return Err(ParseError::too_long("filter"));
     }
     let chars: Vec<char> = value.chars().collect();
-    let input = Input::new(&chars);
-    match input.op_expr(0, ValueMode::Param) {
+    match Input::new(&chars, false).op_expr(0, ValueMode::Param) {
         Ok(parsed) => {
             let (negated, operation) = parsed.val;
             Ok(FilterParam::Filter(
@@ -111,10 +135,10 @@ fn filter_or_argument(key: &str, value: &str, rpc_get: bool) -> Result<FilterPar
         Err(f) if rpc_get && !f.consumed => {
             Ok(FilterParam::Argument(field.name, value.to_string()))
         }
-        Err(f) => Err(render(
+        Err(_) => Err(explain(
             &format!("failed to parse filter ({value})"),
             &chars,
-            &f.err,
+            |i, p| i.op_expr(p, ValueMode::Param),
         )),
     }
 }

@@ -141,7 +141,9 @@ impl Input<'_> {
         s.run(self.char_(s.pos(), '!'))?;
         let at = s.pos();
         let param = s.run(alt(
-            attempt(map(self.string(at, "left"), |_| EmbedParam::Join(JoinType::Left))),
+            attempt(map(self.string(at, "left"), |_| {
+                EmbedParam::Join(JoinType::Left)
+            })),
             || {
                 alt(
                     attempt(map(self.string(at, "inner"), |_| {

@@ -60,7 +60,10 @@ fn comparison_operators() {
         ("eq.unicodé ✓", cmp(Eq, "unicodé ✓")),
         ("eq.line\nbreak", cmp(Eq, "line\nbreak")),
         ("eq.not.x", cmp(Eq, "not.x")),
-        ("gt.2024-01-01T00:00:00+00:00", cmp(Gt, "2024-01-01T00:00:00+00:00")),
+        (
+            "gt.2024-01-01T00:00:00+00:00",
+            cmp(Gt, "2024-01-01T00:00:00+00:00"),
+        ),
         ("neq.*", cmp(Neq, "*")),
         ("eq.*", cmp(Eq, "*")),
     ];
@@ -130,12 +133,27 @@ fn in_is_distinct_fts_range() {
         ("isdistinct.", Operation::IsDistinct(String::new())),
         ("isdistinct.a.b", Operation::IsDistinct("a.b".into())),
         ("fts.cat", fts(FtsKind::Fts, None, "cat")),
-        ("fts(english).cat & dog", fts(FtsKind::Fts, Some("english"), "cat & dog")),
+        (
+            "fts(english).cat & dog",
+            fts(FtsKind::Fts, Some("english"), "cat & dog"),
+        ),
         ("plfts.cat dog", fts(FtsKind::Plain, None, "cat dog")),
-        ("plfts(french).chat", fts(FtsKind::Plain, Some("french"), "chat")),
-        ("phfts(english).the cat", fts(FtsKind::Phrase, Some("english"), "the cat")),
-        ("wfts.\"cat dog\" -rat", fts(FtsKind::Websearch, None, "\"cat dog\" -rat")),
-        ("wfts(english).cat or dog", fts(FtsKind::Websearch, Some("english"), "cat or dog")),
+        (
+            "plfts(french).chat",
+            fts(FtsKind::Plain, Some("french"), "chat"),
+        ),
+        (
+            "phfts(english).the cat",
+            fts(FtsKind::Phrase, Some("english"), "the cat"),
+        ),
+        (
+            "wfts.\"cat dog\" -rat",
+            fts(FtsKind::Websearch, None, "\"cat dog\" -rat"),
+        ),
+        (
+            "wfts(english).cat or dog",
+            fts(FtsKind::Websearch, Some("english"), "cat or dog"),
+        ),
         ("fts( english ).x", fts(FtsKind::Fts, Some("english"), "x")),
         ("fts(any).x", fts(FtsKind::Fts, Some("any"), "x")),
         ("cs.{1,2}", range(Contains, "{1,2}")),
@@ -143,7 +161,10 @@ fn in_is_distinct_fts_range() {
         ("cs.[1,5)", range(Contains, "[1,5)")),
         ("cd.{1}", range(ContainedIn, "{1}")),
         ("ov.{1,2}", range(Overlap, "{1,2}")),
-        ("ov.[2000-01-01,2000-01-02)", range(Overlap, "[2000-01-01,2000-01-02)")),
+        (
+            "ov.[2000-01-01,2000-01-02)",
+            range(Overlap, "[2000-01-01,2000-01-02)"),
+        ),
         ("sl.(1,10)", range(StrictlyLeft, "(1,10)")),
         ("sr.(1,10)", range(StrictlyRight, "(1,10)")),
         ("nxr.(1,10)", range(NotExtendRight, "(1,10)")),
@@ -159,40 +180,195 @@ fn in_is_distinct_fts_range() {
 #[test]
 fn negation_and_keys() {
     let cases: Vec<(&str, &str, EmbedPath, Filter)> = vec![
-        ("id", "not.eq.1", vec![], Filter { negated: true, ..filter(fld("id"), cmp(CompareOp::Eq, "1")) }),
-        ("id", "not.in.(1,2)", vec![], Filter { negated: true, ..filter(fld("id"), list(&["1", "2"])) }),
-        ("x", "not.is.null", vec![], Filter { negated: true, ..filter(fld("x"), Operation::Is(IsValue::Null)) }),
-        ("x", "not.like(all).{a*}", vec![], Filter { negated: true, ..filter(fld("x"), quant(CompareOp::Like, Quantifier::All, "{a%}")) }),
-        ("x", "not.cs.{1}", vec![], Filter { negated: true, ..filter(fld("x"), range(RangeOp::Contains, "{1}")) }),
-        ("x", "not.fts.a", vec![], Filter { negated: true, ..filter(fld("x"), fts(FtsKind::Fts, None, "a")) }),
-        ("x", "not.isdistinct.a", vec![], Filter { negated: true, ..filter(fld("x"), Operation::IsDistinct("a".into())) }),
-        ("data->>a", "eq.1", vec![], filter(jfld("data", &[(true, "a")]), cmp(CompareOp::Eq, "1"))),
-        ("data->a->>b", "eq.1", vec![], filter(jfld("data", &[(false, "a"), (true, "b")]), cmp(CompareOp::Eq, "1"))),
-        ("data->0", "gt.2", vec![], filter(jfld("data", &[(false, "0")]), cmp(CompareOp::Gt, "2"))),
-        ("data->-1->b->>-1", "eq.5", vec![], filter(jfld("data", &[(false, "-1"), (false, "b"), (true, "-1")]), cmp(CompareOp::Eq, "5"))),
-        ("tags.name", "eq.x", path(&["tags"]), filter(fld("name"), cmp(CompareOp::Eq, "x"))),
-        ("roles.actors.first_name", "like.*Tom*", path(&["roles", "actors"]), filter(fld("first_name"), cmp(CompareOp::Like, "%Tom%"))),
-        ("rel.data->>k", "eq.v", path(&["rel"]), filter(jfld("data", &[(true, "k")]), cmp(CompareOp::Eq, "v"))),
-        ("\"a.b\".c", "eq.1", path(&["a.b"]), filter(fld("c"), cmp(CompareOp::Eq, "1"))),
-        ("\"a.b\"", "eq.1", vec![], filter(fld("a.b"), cmp(CompareOp::Eq, "1"))),
-        ("first name", "eq.1", vec![], filter(fld("first name"), cmp(CompareOp::Eq, "1"))),
-        ("first-name", "eq.1", vec![], filter(fld("first-name"), cmp(CompareOp::Eq, "1"))),
-        ("名前", "eq.太郎", vec![], filter(fld("名前"), cmp(CompareOp::Eq, "太郎"))),
-        ("tags", "not.is.null", vec![], Filter { negated: true, ..filter(fld("tags"), Operation::Is(IsValue::Null)) }),
-        ("select", "eq.1", vec![], filter(fld("select"), cmp(CompareOp::Eq, "1"))),
-        ("a.select", "eq.1", path(&["a"]), filter(fld("select"), cmp(CompareOp::Eq, "1"))),
+        (
+            "id",
+            "not.eq.1",
+            vec![],
+            Filter {
+                negated: true,
+                ..filter(fld("id"), cmp(CompareOp::Eq, "1"))
+            },
+        ),
+        (
+            "id",
+            "not.in.(1,2)",
+            vec![],
+            Filter {
+                negated: true,
+                ..filter(fld("id"), list(&["1", "2"]))
+            },
+        ),
+        (
+            "x",
+            "not.is.null",
+            vec![],
+            Filter {
+                negated: true,
+                ..filter(fld("x"), Operation::Is(IsValue::Null))
+            },
+        ),
+        (
+            "x",
+            "not.like(all).{a*}",
+            vec![],
+            Filter {
+                negated: true,
+                ..filter(fld("x"), quant(CompareOp::Like, Quantifier::All, "{a%}"))
+            },
+        ),
+        (
+            "x",
+            "not.cs.{1}",
+            vec![],
+            Filter {
+                negated: true,
+                ..filter(fld("x"), range(RangeOp::Contains, "{1}"))
+            },
+        ),
+        (
+            "x",
+            "not.fts.a",
+            vec![],
+            Filter {
+                negated: true,
+                ..filter(fld("x"), fts(FtsKind::Fts, None, "a"))
+            },
+        ),
+        (
+            "x",
+            "not.isdistinct.a",
+            vec![],
+            Filter {
+                negated: true,
+                ..filter(fld("x"), Operation::IsDistinct("a".into()))
+            },
+        ),
+        (
+            "data->>a",
+            "eq.1",
+            vec![],
+            filter(jfld("data", &[(true, "a")]), cmp(CompareOp::Eq, "1")),
+        ),
+        (
+            "data->a->>b",
+            "eq.1",
+            vec![],
+            filter(
+                jfld("data", &[(false, "a"), (true, "b")]),
+                cmp(CompareOp::Eq, "1"),
+            ),
+        ),
+        (
+            "data->0",
+            "gt.2",
+            vec![],
+            filter(jfld("data", &[(false, "0")]), cmp(CompareOp::Gt, "2")),
+        ),
+        (
+            "data->-1->b->>-1",
+            "eq.5",
+            vec![],
+            filter(
+                jfld("data", &[(false, "-1"), (false, "b"), (true, "-1")]),
+                cmp(CompareOp::Eq, "5"),
+            ),
+        ),
+        (
+            "tags.name",
+            "eq.x",
+            path(&["tags"]),
+            filter(fld("name"), cmp(CompareOp::Eq, "x")),
+        ),
+        (
+            "roles.actors.first_name",
+            "like.*Tom*",
+            path(&["roles", "actors"]),
+            filter(fld("first_name"), cmp(CompareOp::Like, "%Tom%")),
+        ),
+        (
+            "rel.data->>k",
+            "eq.v",
+            path(&["rel"]),
+            filter(jfld("data", &[(true, "k")]), cmp(CompareOp::Eq, "v")),
+        ),
+        (
+            "\"a.b\".c",
+            "eq.1",
+            path(&["a.b"]),
+            filter(fld("c"), cmp(CompareOp::Eq, "1")),
+        ),
+        (
+            "\"a.b\"",
+            "eq.1",
+            vec![],
+            filter(fld("a.b"), cmp(CompareOp::Eq, "1")),
+        ),
+        (
+            "first name",
+            "eq.1",
+            vec![],
+            filter(fld("first name"), cmp(CompareOp::Eq, "1")),
+        ),
+        (
+            "first-name",
+            "eq.1",
+            vec![],
+            filter(fld("first-name"), cmp(CompareOp::Eq, "1")),
+        ),
+        (
+            "名前",
+            "eq.太郎",
+            vec![],
+            filter(fld("名前"), cmp(CompareOp::Eq, "太郎")),
+        ),
+        (
+            "tags",
+            "not.is.null",
+            vec![],
+            Filter {
+                negated: true,
+                ..filter(fld("tags"), Operation::Is(IsValue::Null))
+            },
+        ),
+        (
+            "select",
+            "eq.1",
+            vec![],
+            filter(fld("select"), cmp(CompareOp::Eq, "1")),
+        ),
+        (
+            "a.select",
+            "eq.1",
+            path(&["a"]),
+            filter(fld("select"), cmp(CompareOp::Eq, "1")),
+        ),
         // Upstream stops the key at the first char that is not part of a name.
-        ("id[x]", "eq.1", vec![], filter(fld("id"), cmp(CompareOp::Eq, "1"))),
-        ("data->a.b", "eq.1", vec![], filter(jfld("data", &[(false, "a")]), cmp(CompareOp::Eq, "1"))),
+        (
+            "id[x]",
+            "eq.1",
+            vec![],
+            filter(fld("id"), cmp(CompareOp::Eq, "1")),
+        ),
+        (
+            "data->a.b",
+            "eq.1",
+            vec![],
+            filter(jfld("data", &[(false, "a")]), cmp(CompareOp::Eq, "1")),
+        ),
     ];
     for (key, value, want_path, want) in cases {
-        assert_eq!(parse_filter(key, value).unwrap(), (want_path, want), "{key}={value}");
+        assert_eq!(
+            parse_filter(key, value).unwrap(),
+            (want_path, want),
+            "{key}={value}"
+        );
     }
 }
 
 #[test]
 fn errors_match_upstream() {
-    let msg = |s: &str, col: usize| format!("\"failed to parse filter ({s})\" (line 1, column {col})");
+    let msg =
+        |s: &str, col: usize| format!("\"failed to parse filter ({s})\" (line 1, column {col})");
     let op_expected = "expecting operator (eq, gt, ...)";
     let not_or_op = "expecting \"not\" or operator (eq, gt, ...)";
     let cases: Vec<(&str, usize, String)> = vec![
@@ -210,7 +386,11 @@ fn errors_match_upstream() {
         ("eq1", 3, format!("unexpected \"1\" {op_expected}")),
         ("eqx.1", 3, format!("unexpected \"x\" {op_expected}")),
         ("EQ.1", 1, format!("unexpected \"E\" {not_or_op}")),
-        ("not", 4, "unexpected end of input expecting delimiter (.)".into()),
+        (
+            "not",
+            4,
+            "unexpected end of input expecting delimiter (.)".into(),
+        ),
         ("not.", 5, format!("unexpected end of input {op_expected}")),
         ("not.x", 5, format!("unexpected \"x\" {op_expected}")),
         ("not.not.eq.1", 5, format!("unexpected \"n\" {op_expected}")),
@@ -221,17 +401,55 @@ fn errors_match_upstream() {
         ("eq(any.x", 7, format!("unexpected \".\" {op_expected}")),
         ("eq(any)x", 8, format!("unexpected \"x\" {op_expected}")),
         ("is", 3, format!("unexpected end of input {op_expected}")),
-        ("is.", 4, "unexpected end of input expecting isVal: (null, not_null, true, false, unknown)".into()),
-        ("is.nul", 7, "unexpected end of input expecting isVal: (null, not_null, true, false, unknown)".into()),
-        ("is.1", 4, "unexpected \"1\" expecting isVal: (null, not_null, true, false, unknown)".into()),
-        ("is.yes", 4, "unexpected \"y\" expecting isVal: (null, not_null, true, false, unknown)".into()),
+        (
+            "is.",
+            4,
+            "unexpected end of input expecting isVal: (null, not_null, true, false, unknown)"
+                .into(),
+        ),
+        (
+            "is.nul",
+            7,
+            "unexpected end of input expecting isVal: (null, not_null, true, false, unknown)"
+                .into(),
+        ),
+        (
+            "is.1",
+            4,
+            "unexpected \"1\" expecting isVal: (null, not_null, true, false, unknown)".into(),
+        ),
+        (
+            "is.yes",
+            4,
+            "unexpected \"y\" expecting isVal: (null, not_null, true, false, unknown)".into(),
+        ),
         ("in.1,2", 4, "unexpected \"1\" expecting \"(\"".into()),
         ("in.", 4, "unexpected end of input expecting \"(\"".into()),
-        ("in.(1,2", 8, "unexpected end of input expecting \",\" or \")\"".into()),
-        ("in.(\"a", 7, "unexpected end of input expecting \",\" or \")\"".into()),
-        ("fts(english.x", 12, format!("unexpected \".\" {op_expected}")),
-        ("fts(english)x", 13, format!("unexpected \"x\" {op_expected}")),
-        ("isdistinct", 11, format!("unexpected end of input {op_expected}")),
+        (
+            "in.(1,2",
+            8,
+            "unexpected end of input expecting \",\" or \")\"".into(),
+        ),
+        (
+            "in.(\"a",
+            7,
+            "unexpected end of input expecting \",\" or \")\"".into(),
+        ),
+        (
+            "fts(english.x",
+            12,
+            format!("unexpected \".\" {op_expected}"),
+        ),
+        (
+            "fts(english)x",
+            13,
+            format!("unexpected \"x\" {op_expected}"),
+        ),
+        (
+            "isdistinct",
+            11,
+            format!("unexpected end of input {op_expected}"),
+        ),
         ("in(any).(1)", 3, format!("unexpected \"(\" {op_expected}")),
         ("like", 5, format!("unexpected end of input {op_expected}")),
         ("é", 1, format!("unexpected \"\\233\" {not_or_op}")),
@@ -243,7 +461,8 @@ fn errors_match_upstream() {
 
 #[test]
 fn key_errors() {
-    let msg = |s: &str, col: usize| format!("\"failed to parse tree path ({s})\" (line 1, column {col})");
+    let msg =
+        |s: &str, col: usize| format!("\"failed to parse tree path ({s})\" (line 1, column {col})");
     let name = "expecting field name (* or [a..z0..9_$])";
     let cases: Vec<(&str, usize, String)> = vec![
         ("", 1, format!("unexpected end of input {name}")),

@@ -28,7 +28,12 @@ fn captured_supabase_js_request() {
         filters,
         vec![
             (&vec![], "done", &cmp(CompareOp::Eq, "false"), false),
-            (&vec![], "status", &Operation::In(vec!["a".into(), "b,c".into(), "x(y)".into()]), false),
+            (
+                &vec![],
+                "status",
+                &Operation::In(vec!["a".into(), "b,c".into(), "x(y)".into()]),
+                false
+            ),
             (&vec![], "x", &Operation::Is(IsValue::Null), false),
             (&vec![], "y", &Operation::Is(IsValue::Null), true),
         ]
@@ -37,7 +42,13 @@ fn captured_supabase_js_request() {
         q.logic,
         vec![(
             path(&["tags"]),
-            expr(LogicOp::Or, vec![leaf_eq("a", "1"), LogicTree::Leaf(filter(fld("b"), cmp(CompareOp::Gt, "2")))])
+            expr(
+                LogicOp::Or,
+                vec![
+                    leaf_eq("a", "1"),
+                    LogicTree::Leaf(filter(fld("b"), cmp(CompareOp::Gt, "2")))
+                ]
+            )
         )]
     );
     assert_eq!(q.order.len(), 2);
@@ -53,7 +64,8 @@ fn captured_supabase_js_request() {
 
 #[test]
 fn form_encoded_request() {
-    let q = qs("?select=id%2Cowner%3Ausers%21todos_owner_fkey%28id%2C%22full+name%22%29&title=neq.a+b");
+    let q =
+        qs("?select=id%2Cowner%3Ausers%21todos_owner_fkey%28id%2C%22full+name%22%29&title=neq.a+b");
     assert_eq!(
         q.select,
         Some(vec![
@@ -68,7 +80,10 @@ fn form_encoded_request() {
             },
         ])
     );
-    assert_eq!(q.filters, vec![(vec![], filter(fld("title"), cmp(CompareOp::Neq, "a b")))]);
+    assert_eq!(
+        q.filters,
+        vec![(vec![], filter(fld("title"), cmp(CompareOp::Neq, "a b")))]
+    );
     let q = qs("a=eq.1%2B1&b=like.%2Ax%2A&%E5%90%8D=eq.%E5%A4%AA");
     assert_eq!(
         q.filters,
@@ -90,15 +105,33 @@ fn reserved_parameters() {
     assert_eq!(qs("select=a&select=b").select, Some(vec![col("a")]));
     // The first occurrence decides, even without `=`.
     assert_eq!(qs("select&select=b").select, None);
-    assert_eq!(qs("columns=%22a%22,%22b%22,c").columns, Some(vec!["a".into(), "b".into(), "c".into()]));
-    assert_eq!(qs("columns=a,b,a").columns, Some(vec!["a".into(), "b".into()]));
-    assert_eq!(qs("columns=+a+,+b").columns, Some(vec!["a".into(), "b".into()]));
+    assert_eq!(
+        qs("columns=%22a%22,%22b%22,c").columns,
+        Some(vec!["a".into(), "b".into(), "c".into()])
+    );
+    assert_eq!(
+        qs("columns=a,b,a").columns,
+        Some(vec!["a".into(), "b".into()])
+    );
+    assert_eq!(
+        qs("columns=+a+,+b").columns,
+        Some(vec!["a".into(), "b".into()])
+    );
     assert_eq!(qs("on_conflict=id").on_conflict, Some(vec!["id".into()]));
-    assert_eq!(qs("on_conflict=a,b,a").on_conflict, Some(vec!["a".into(), "b".into(), "a".into()]));
-    assert_eq!(parse_columns("\"a,b\", c").unwrap(), vec!["a,b".to_string(), "c".into()]);
+    assert_eq!(
+        qs("on_conflict=a,b,a").on_conflict,
+        Some(vec!["a".into(), "b".into(), "a".into()])
+    );
+    assert_eq!(
+        parse_columns("\"a,b\", c").unwrap(),
+        vec!["a,b".to_string(), "c".into()]
+    );
     assert_eq!(parse_on_conflict("x").unwrap(), vec!["x".to_string()]);
     // Reserved only at the root: elsewhere they are filters.
-    assert_eq!(qs("a.select=eq.1").filters, vec![(path(&["a"]), filter(fld("select"), cmp(CompareOp::Eq, "1")))]);
+    assert_eq!(
+        qs("a.select=eq.1").filters,
+        vec![(path(&["a"]), filter(fld("select"), cmp(CompareOp::Eq, "1")))]
+    );
     assert_eq!(qs("a.columns=eq.1").filters.len(), 1);
     assert_err(
         parse_query_string("columns=", false),
@@ -153,7 +186,8 @@ fn filters_and_ignored_pairs() {
 
 #[test]
 fn logic_and_order_params() {
-    let q = qs("or=(a.eq.1,b.eq.2)&not.and=(c.eq.3)&rel.or=(d.eq.4)&x.not.or=(e.eq.5)&and=(f.eq.6)");
+    let q =
+        qs("or=(a.eq.1,b.eq.2)&not.and=(c.eq.3)&rel.or=(d.eq.4)&x.not.or=(e.eq.5)&and=(f.eq.6)");
     let shapes: Vec<(EmbedPath, bool, LogicOp)> = q
         .logic
         .iter()
@@ -175,7 +209,10 @@ fn logic_and_order_params() {
     assert!(q.filters.is_empty());
     let q = qs("order=a.desc&roles.actors.order=name&order=b");
     assert_eq!(
-        q.order.iter().map(|(p, t)| (p.clone(), t.len())).collect::<Vec<_>>(),
+        q.order
+            .iter()
+            .map(|(p, t)| (p.clone(), t.len()))
+            .collect::<Vec<_>>(),
         vec![(vec![], 1), (path(&["roles", "actors"]), 1), (vec![], 1)]
     );
     assert_err(
@@ -192,7 +229,8 @@ fn logic_and_order_params() {
 
 #[test]
 fn limits_and_offsets() {
-    let cases: Vec<(&str, Vec<(EmbedPath, i64)>, Vec<(EmbedPath, i64)>)> = vec![
+    type PerPath = Vec<(EmbedPath, i64)>;
+    let cases: Vec<(&str, PerPath, PerPath)> = vec![
         ("limit=10", vec![(vec![], 10)], vec![]),
         ("limit=0", vec![(vec![], 0)], vec![]),
         ("offset=5", vec![], vec![(vec![], 5)]),
@@ -208,8 +246,16 @@ fn limits_and_offsets() {
         ("limit=+5+", vec![(vec![], 5)], vec![]),
         ("limit=007", vec![(vec![], 7)], vec![]),
         ("limit=-0", vec![(vec![], 0)], vec![]),
-        ("limit=99999999999999999999", vec![(vec![], i64::MAX)], vec![]),
-        ("rel.limit=3&rel.offset=2", vec![(path(&["rel"]), 3)], vec![(path(&["rel"]), 2)]),
+        (
+            "limit=99999999999999999999",
+            vec![(vec![], i64::MAX)],
+            vec![],
+        ),
+        (
+            "rel.limit=3&rel.offset=2",
+            vec![(path(&["rel"]), 3)],
+            vec![(path(&["rel"]), 2)],
+        ),
         ("a.b.limit=1", vec![(path(&["a", "b"]), 1)], vec![]),
         ("%22a%22.limit=1&a.limit=2", vec![(path(&["a"]), 2)], vec![]),
         ("limit", vec![], vec![]),
@@ -218,11 +264,20 @@ fn limits_and_offsets() {
         let q = qs(raw);
         assert_eq!((q.limit, q.offset), (limit, offset), "{raw}");
     }
-    for raw in ["limit=-1", "limit=-5&offset=2", "rel.limit=-1", "limit=+-1", "limit=1&limit=-99999999999999999999"] {
+    for raw in [
+        "limit=-1",
+        "limit=-5&offset=2",
+        "rel.limit=-1",
+        "limit=+-1",
+        "limit=1&limit=-99999999999999999999",
+    ] {
         let e = parse_query_string(raw, false).unwrap_err();
         assert!(e.is_range_error(), "{raw}: {e:?}");
         assert_eq!(e.message, "Requested range not satisfiable");
-        assert_eq!(e.details.as_deref(), Some("Limit should be greater than or equal to zero."));
+        assert_eq!(
+            e.details.as_deref(),
+            Some("Limit should be greater than or equal to zero.")
+        );
     }
     assert_err(
         parse_query_string("..offset=1", false),
@@ -250,12 +305,20 @@ fn rpc_arguments() {
             ("f".into(), "h".into()),
         ]
     );
-    assert_eq!(q.filters, vec![(vec![], filter(fld("x"), cmp(CompareOp::Eq, "1")))]);
+    assert_eq!(
+        q.filters,
+        vec![(vec![], filter(fld("x"), cmp(CompareOp::Eq, "1")))]
+    );
     let q = rpc("select=a&order=a&limit=1&or=(a.eq.1)&name=John+Doe");
-    assert_eq!(q.rpc_args, vec![("name".to_string(), "John Doe".to_string())]);
+    assert_eq!(
+        q.rpc_args,
+        vec![("name".to_string(), "John Doe".to_string())]
+    );
     assert_eq!((q.order.len(), q.limit.len(), q.logic.len()), (1, 1, 1));
     // A value that fails after consuming part of an operator is still an error.
-    for raw in ["a=not.x", "a=in.x", "a=is.x", "a=in.", "a=is.nul", "a=not.eq"] {
+    for raw in [
+        "a=not.x", "a=in.x", "a=is.x", "a=in.", "a=is.nul", "a=not.eq",
+    ] {
         assert!(parse_query_string(raw, true).is_err(), "{raw}");
     }
     // …while one that fails on its first attempted token is an argument.
@@ -300,7 +363,13 @@ fn input_size_is_capped() {
     assert_eq!(e.message, "failed to parse select parameter");
     // Just under the cap still parses.
     let ok = format!("select={}", "a".repeat(MAX_INPUT_LEN - 16));
-    assert_eq!(parse_query_string(&ok, false).unwrap().select.map(|s| s.len()), Some(1));
+    assert_eq!(
+        parse_query_string(&ok, false)
+            .unwrap()
+            .select
+            .map(|s| s.len()),
+        Some(1)
+    );
 }
 
 mod properties {
@@ -329,9 +398,33 @@ mod properties {
             prop_oneof![
                 grammar_text(),
                 proptest::sample::select(vec![
-                    "eq", "neq", "in", "is", "not", "or", "and", "like", "(any)", "(all)", "fts",
-                    "count()", "sum()", "...", "->", "->>", "::", "!inner", "asc", "desc",
-                    "nullsfirst", "null", "(", ")", ",", ".", "\"",
+                    "eq",
+                    "neq",
+                    "in",
+                    "is",
+                    "not",
+                    "or",
+                    "and",
+                    "like",
+                    "(any)",
+                    "(all)",
+                    "fts",
+                    "count()",
+                    "sum()",
+                    "...",
+                    "->",
+                    "->>",
+                    "::",
+                    "!inner",
+                    "asc",
+                    "desc",
+                    "nullsfirst",
+                    "null",
+                    "(",
+                    ")",
+                    ",",
+                    ".",
+                    "\"",
                 ])
                 .prop_map(String::from),
             ],

@@ -84,42 +84,150 @@ fn plain_columns_and_star() {
 fn aliases_casts_json_paths_aggregates() {
     use Aggregate::*;
     let cases: Vec<(&str, SelectItem)> = vec![
-        ("alias:name", full(fld("name"), Some("alias"), None, None, None)),
-        (" alias : name ", full(fld("name"), Some("alias"), None, None, None)),
-        ("\"a b\":name", full(fld("name"), Some("a b"), None, None, None)),
-        ("\"a:b\":name", full(fld("name"), Some("a:b"), None, None, None)),
-        ("name::text", full(fld("name"), None, Some("text"), None, None)),
-        ("name::character varying", full(fld("name"), None, Some("character varying"), None, None)),
-        ("alias:name::cast", full(fld("name"), Some("alias"), Some("cast"), None, None)),
-        ("name->jsonpath", column(jfld("name", &[(false, "jsonpath")]))),
-        ("alias:name->jsonpath::cast", full(jfld("name", &[(false, "jsonpath")]), Some("alias"), Some("cast"), None, None)),
-        ("alias:name->!@#$%^&*_a::cast", full(jfld("name", &[(false, "!@#$%^&*_a")]), Some("alias"), Some("cast"), None, None)),
-        ("data->a->>b", column(jfld("data", &[(false, "a"), (true, "b")]))),
+        (
+            "alias:name",
+            full(fld("name"), Some("alias"), None, None, None),
+        ),
+        (
+            " alias : name ",
+            full(fld("name"), Some("alias"), None, None, None),
+        ),
+        (
+            "\"a b\":name",
+            full(fld("name"), Some("a b"), None, None, None),
+        ),
+        (
+            "\"a:b\":name",
+            full(fld("name"), Some("a:b"), None, None, None),
+        ),
+        (
+            "name::text",
+            full(fld("name"), None, Some("text"), None, None),
+        ),
+        (
+            "name::character varying",
+            full(fld("name"), None, Some("character varying"), None, None),
+        ),
+        (
+            "alias:name::cast",
+            full(fld("name"), Some("alias"), Some("cast"), None, None),
+        ),
+        (
+            "name->jsonpath",
+            column(jfld("name", &[(false, "jsonpath")])),
+        ),
+        (
+            "alias:name->jsonpath::cast",
+            full(
+                jfld("name", &[(false, "jsonpath")]),
+                Some("alias"),
+                Some("cast"),
+                None,
+                None,
+            ),
+        ),
+        (
+            "alias:name->!@#$%^&*_a::cast",
+            full(
+                jfld("name", &[(false, "!@#$%^&*_a")]),
+                Some("alias"),
+                Some("cast"),
+                None,
+                None,
+            ),
+        ),
+        (
+            "data->a->>b",
+            column(jfld("data", &[(false, "a"), (true, "b")])),
+        ),
         ("data->>a", column(jfld("data", &[(true, "a")]))),
         ("data->0", column(jfld("data", &[(false, "0")]))),
         ("data->-1", column(jfld("data", &[(false, "-1")]))),
         ("data->>-1", column(jfld("data", &[(true, "-1")]))),
-        ("data->0->>1", column(jfld("data", &[(false, "0"), (true, "1")]))),
+        (
+            "data->0->>1",
+            column(jfld("data", &[(false, "0"), (true, "1")])),
+        ),
         ("data->\"a.b\"", column(jfld("data", &[(false, "a.b")]))),
         ("data->a-b", column(jfld("data", &[(false, "a-b")]))),
         ("data->a b", column(jfld("data", &[(false, "a b")]))),
         ("data->>clé", column(jfld("data", &[(true, "clé")]))),
         ("data->0x", column(jfld("data", &[(false, "0x")]))),
-        ("data->99999999999999999999", column(jfld("data", &[(false, "99999999999999999999")]))),
-        ("amount.sum()", full(fld("amount"), None, None, Some(Sum), None)),
-        ("amount.avg()", full(fld("amount"), None, None, Some(Avg), None)),
-        ("amount.count()", full(fld("amount"), None, None, Some(Count), None)),
-        ("amount.max()", full(fld("amount"), None, None, Some(Max), None)),
-        ("amount.min()", full(fld("amount"), None, None, Some(Min), None)),
-        ("amount.sum()::int", full(fld("amount"), None, None, Some(Sum), Some("int"))),
-        ("x::text.avg()::int", full(fld("x"), None, Some("text"), Some(Avg), Some("int"))),
-        ("total:amount.sum()", full(fld("amount"), Some("total"), None, Some(Sum), None)),
-        ("data->>n.max()", full(jfld("data", &[(true, "n")]), None, None, Some(Max), None)),
-        ("count()", SelectItem::Count { alias: None, cast: None }),
-        (" count()", SelectItem::Count { alias: None, cast: None }),
-        ("c:count()", SelectItem::Count { alias: some("c"), cast: None }),
-        ("c:count()::int", SelectItem::Count { alias: some("c"), cast: some("int") }),
-        ("count()::text", SelectItem::Count { alias: None, cast: some("text") }),
+        (
+            "data->99999999999999999999",
+            column(jfld("data", &[(false, "99999999999999999999")])),
+        ),
+        (
+            "amount.sum()",
+            full(fld("amount"), None, None, Some(Sum), None),
+        ),
+        (
+            "amount.avg()",
+            full(fld("amount"), None, None, Some(Avg), None),
+        ),
+        (
+            "amount.count()",
+            full(fld("amount"), None, None, Some(Count), None),
+        ),
+        (
+            "amount.max()",
+            full(fld("amount"), None, None, Some(Max), None),
+        ),
+        (
+            "amount.min()",
+            full(fld("amount"), None, None, Some(Min), None),
+        ),
+        (
+            "amount.sum()::int",
+            full(fld("amount"), None, None, Some(Sum), Some("int")),
+        ),
+        (
+            "x::text.avg()::int",
+            full(fld("x"), None, Some("text"), Some(Avg), Some("int")),
+        ),
+        (
+            "total:amount.sum()",
+            full(fld("amount"), Some("total"), None, Some(Sum), None),
+        ),
+        (
+            "data->>n.max()",
+            full(jfld("data", &[(true, "n")]), None, None, Some(Max), None),
+        ),
+        (
+            "count()",
+            SelectItem::Count {
+                alias: None,
+                cast: None,
+            },
+        ),
+        (
+            " count()",
+            SelectItem::Count {
+                alias: None,
+                cast: None,
+            },
+        ),
+        (
+            "c:count()",
+            SelectItem::Count {
+                alias: some("c"),
+                cast: None,
+            },
+        ),
+        (
+            "c:count()::int",
+            SelectItem::Count {
+                alias: some("c"),
+                cast: some("int"),
+            },
+        ),
+        (
+            "count()::text",
+            SelectItem::Count {
+                alias: None,
+                cast: some("text"),
+            },
+        ),
         ("count", col("count")),
         ("sum", col("sum")),
     ];
@@ -135,44 +243,171 @@ fn embeds_spreads_hints() {
     let cases: Vec<(&str, Vec<SelectItem>)> = vec![
         ("client(id)", vec![embed("client", vec![col("id")])]),
         ("client()", vec![embed("client", vec![])]),
-        ("client( id , name )", vec![embed("client", vec![col("id"), col("name")])]),
-        ("comments(count)", vec![embed("comments", vec![col("count")])]),
-        ("rel(count())", vec![embed("rel", vec![SelectItem::Count { alias: None, cast: None }])]),
-        ("*,client(*,nested(*))", vec![Star, embed("client", vec![Star, embed("nested", vec![Star])])]),
-        ("*,...client(*),other(*)", vec![Star, emb("client", None, None, None, true, vec![Star]), embed("other", vec![Star])]),
-        ("alias:rel(*)", vec![emb("rel", Some("alias"), None, None, false, vec![Star])]),
-        ("rel!hint(*)", vec![emb("rel", None, Some("hint"), None, false, vec![Star])]),
-        ("rel!inner(*)", vec![emb("rel", None, None, Some(Inner), false, vec![Star])]),
-        ("rel!left(*)", vec![emb("rel", None, None, Some(Left), false, vec![Star])]),
-        ("rel!hint!inner(*)", vec![emb("rel", None, Some("hint"), Some(Inner), false, vec![Star])]),
-        ("alias:rel!inner!hint(*)", vec![emb("rel", Some("alias"), Some("hint"), Some(Inner), false, vec![Star])]),
-        ("rel!inner!left(*)", vec![emb("rel", None, None, Some(Inner), false, vec![Star])]),
-        ("rel!a!b(*)", vec![emb("rel", None, Some("a"), None, false, vec![Star])]),
-        ("rel!\"left\"(*)", vec![emb("rel", None, Some("left"), None, false, vec![Star])]),
-        ("rel!\"fk.name\"(*)", vec![emb("rel", None, Some("fk.name"), None, false, vec![Star])]),
-        ("rel!fk-name(*)", vec![emb("rel", None, Some("fk-name"), None, false, vec![Star])]),
-        ("...rel(*)", vec![emb("rel", None, None, None, true, vec![Star])]),
-        ("...rel!hint!inner(*)", vec![emb("rel", None, Some("hint"), Some(Inner), true, vec![Star])]),
-        ("...rel(a:b,c.sum())", vec![emb("rel", None, None, None, true, vec![
-            full(fld("b"), Some("a"), None, None, None),
-            full(fld("c"), None, None, Some(Aggregate::Sum), None),
-        ])]),
-        ("tags!inner(*)", vec![emb("tags", None, None, Some(Inner), false, vec![Star])]),
+        (
+            "client( id , name )",
+            vec![embed("client", vec![col("id"), col("name")])],
+        ),
+        (
+            "comments(count)",
+            vec![embed("comments", vec![col("count")])],
+        ),
+        (
+            "rel(count())",
+            vec![embed(
+                "rel",
+                vec![SelectItem::Count {
+                    alias: None,
+                    cast: None,
+                }],
+            )],
+        ),
+        (
+            "*,client(*,nested(*))",
+            vec![
+                Star,
+                embed("client", vec![Star, embed("nested", vec![Star])]),
+            ],
+        ),
+        (
+            "*,...client(*),other(*)",
+            vec![
+                Star,
+                emb("client", None, None, None, true, vec![Star]),
+                embed("other", vec![Star]),
+            ],
+        ),
+        (
+            "alias:rel(*)",
+            vec![emb("rel", Some("alias"), None, None, false, vec![Star])],
+        ),
+        (
+            "rel!hint(*)",
+            vec![emb("rel", None, Some("hint"), None, false, vec![Star])],
+        ),
+        (
+            "rel!inner(*)",
+            vec![emb("rel", None, None, Some(Inner), false, vec![Star])],
+        ),
+        (
+            "rel!left(*)",
+            vec![emb("rel", None, None, Some(Left), false, vec![Star])],
+        ),
+        (
+            "rel!hint!inner(*)",
+            vec![emb(
+                "rel",
+                None,
+                Some("hint"),
+                Some(Inner),
+                false,
+                vec![Star],
+            )],
+        ),
+        (
+            "alias:rel!inner!hint(*)",
+            vec![emb(
+                "rel",
+                Some("alias"),
+                Some("hint"),
+                Some(Inner),
+                false,
+                vec![Star],
+            )],
+        ),
+        (
+            "rel!inner!left(*)",
+            vec![emb("rel", None, None, Some(Inner), false, vec![Star])],
+        ),
+        (
+            "rel!a!b(*)",
+            vec![emb("rel", None, Some("a"), None, false, vec![Star])],
+        ),
+        (
+            "rel!\"left\"(*)",
+            vec![emb("rel", None, Some("left"), None, false, vec![Star])],
+        ),
+        (
+            "rel!\"fk.name\"(*)",
+            vec![emb("rel", None, Some("fk.name"), None, false, vec![Star])],
+        ),
+        (
+            "rel!fk-name(*)",
+            vec![emb("rel", None, Some("fk-name"), None, false, vec![Star])],
+        ),
+        (
+            "...rel(*)",
+            vec![emb("rel", None, None, None, true, vec![Star])],
+        ),
+        (
+            "...rel!hint!inner(*)",
+            vec![emb(
+                "rel",
+                None,
+                Some("hint"),
+                Some(Inner),
+                true,
+                vec![Star],
+            )],
+        ),
+        (
+            "...rel(a:b,c.sum())",
+            vec![emb(
+                "rel",
+                None,
+                None,
+                None,
+                true,
+                vec![
+                    full(fld("b"), Some("a"), None, None, None),
+                    full(fld("c"), None, None, Some(Aggregate::Sum), None),
+                ],
+            )],
+        ),
+        (
+            "tags!inner(*)",
+            vec![emb("tags", None, None, Some(Inner), false, vec![Star])],
+        ),
         ("\"my rel\"(id)", vec![embed("my rel", vec![col("id")])]),
-        ("a(b(c(d)))", vec![embed("a", vec![embed("b", vec![embed("c", vec![col("d")])])])]),
-        ("a(b),c(d)", vec![embed("a", vec![col("b")]), embed("c", vec![col("d")])]),
+        (
+            "a(b(c(d)))",
+            vec![embed(
+                "a",
+                vec![embed("b", vec![embed("c", vec![col("d")])])],
+            )],
+        ),
+        (
+            "a(b),c(d)",
+            vec![embed("a", vec![col("b")]), embed("c", vec![col("d")])],
+        ),
         (" a ( b ) , c ", vec![embed("a", vec![col("b")]), col("c")]),
         ("rel(*)x", vec![embed("rel", vec![Star])]),
         (
             "id,owner:users!todos_owner_fkey(id,\"full name\")",
-            vec![col("id"), emb("users", Some("owner"), Some("todos_owner_fkey"), None, false, vec![col("id"), col("full name")])],
+            vec![
+                col("id"),
+                emb(
+                    "users",
+                    Some("owner"),
+                    Some("todos_owner_fkey"),
+                    None,
+                    false,
+                    vec![col("id"), col("full name")],
+                ),
+            ],
         ),
         (
             "id,name,owner:users!todos_owner_fkey(id,\"full name\"),tags!inner(*),...profile(bio)",
             vec![
                 col("id"),
                 col("name"),
-                emb("users", Some("owner"), Some("todos_owner_fkey"), None, false, vec![col("id"), col("full name")]),
+                emb(
+                    "users",
+                    Some("owner"),
+                    Some("todos_owner_fkey"),
+                    None,
+                    false,
+                    vec![col("id"), col("full name")],
+                ),
                 emb("tags", None, None, Some(Inner), false, vec![Star]),
                 emb("profile", None, None, None, true, vec![col("bio")]),
             ],
@@ -186,7 +421,9 @@ fn embeds_spreads_hints() {
 
 #[test]
 fn errors_match_upstream() {
-    let msg = |s: &str, col: usize| format!("\"failed to parse select parameter ({s})\" (line 1, column {col})");
+    let msg = |s: &str, col: usize| {
+        format!("\"failed to parse select parameter ({s})\" (line 1, column {col})")
+    };
     let after_name = "expecting letter, digit, \"-\", \"->>\", \"->\", \"::\", \".\", \")\", \",\" or end of input";
     let cases: Vec<(&str, usize, String)> = vec![
         // From PostgREST's own doctests and spec.
@@ -257,7 +494,10 @@ fn nesting_depth_is_capped() {
     assert_eq!(depth, MAX_NESTING_DEPTH);
     let err = parse_select(&nested(MAX_NESTING_DEPTH + 1)).unwrap_err();
     assert!(
-        err.details.as_deref().unwrap_or("").contains("nested deeper than 64"),
+        err.details
+            .as_deref()
+            .unwrap_or("")
+            .contains("nested deeper than 64"),
         "{err:?}"
     );
     // Far deeper than the cap, unbalanced: still a clean error, no stack overflow.
