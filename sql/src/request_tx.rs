@@ -4,11 +4,15 @@
 //! Supabase's `auth.uid()` also reads), `request.method`, `request.path` and `request.headers`,
 //! and then runs the request's statement.
 //!
-//! The `BEGIN`, the settings and the preparation of the first statement are pipelined on the
-//! connection (the statement is prepared after the role switch, so name resolution runs with the
-//! caller's privileges); its execution and, for reads, the `COMMIT` form the second round trip.
+//! The `BEGIN`, the settings, the first statement and (for reads) the `COMMIT` are pipelined on
+//! the connection: one round trip when the statement is in the connection's statement cache.
+//! On a cache miss the statement is prepared in the same pipeline, after the role switch (so
+//! name resolution runs with the caller's privileges), and executed in a second round trip.
 
 use std::fmt;
+use std::future::Future;
+use std::pin::{pin, Pin};
+use std::task::Poll;
 
 use deadpool_postgres::{Object, Pool};
 use tokio_postgres::types::ToSql;
@@ -138,14 +142,46 @@ impl RequestTx {
                     &ctx.headers,
                 ];
                 self.open = true;
-                let (b, s, p) = tokio::join!(
-                    client.batch_execute(begin),
-                    client.query(&settings, &settings_params),
-                    client.prepare_cached(sql)
-                );
-                b?;
-                s?;
-                p?
+                let mut began = pin!(client.batch_execute(begin));
+                let mut set = pin!(client.query(&settings, &settings_params));
+                let mut prepared = pin!(client.prepare_cached(sql));
+                // Polling each once queues BEGIN, the settings and (on a statement-cache miss)
+                // the Parse on the connection, in that order.
+                let began_now = poll_once(began.as_mut()).await;
+                let set_now = poll_once(set.as_mut()).await;
+                match poll_once(prepared.as_mut()).await {
+                    // Cached: the statement (and COMMIT) join the same round trip.
+                    Poll::Ready(Ok(stmt)) => {
+                        let main = client.query(&stmt, params);
+                        if commit {
+                            let (b, s, rows, end) = tokio::join!(
+                                finish(began_now, began),
+                                finish(set_now, set),
+                                main,
+                                client.batch_execute("commit")
+                            );
+                            self.open = false;
+                            b?;
+                            s?;
+                            let rows = rows?;
+                            end?;
+                            return Ok(rows);
+                        }
+                        let (b, s, rows) =
+                            tokio::join!(finish(began_now, began), finish(set_now, set), main);
+                        b?;
+                        s?;
+                        return Ok(rows?);
+                    }
+                    Poll::Ready(Err(e)) => return Err(e.into()),
+                    Poll::Pending => {
+                        let (b, s, p) =
+                            tokio::join!(finish(began_now, began), finish(set_now, set), prepared);
+                        b?;
+                        s?;
+                        p?
+                    }
+                }
             }
         };
         if commit {
@@ -200,6 +236,19 @@ impl Drop for RequestTx {
                 }
             }
         }
+    }
+}
+
+/// Polls `fut` once, returning what it answered without waiting.
+async fn poll_once<F: Future>(mut fut: Pin<&mut F>) -> Poll<F::Output> {
+    std::future::poll_fn(|cx| Poll::Ready(fut.as_mut().poll(cx))).await
+}
+
+/// Completes a future that [`poll_once`] already polled.
+async fn finish<F: Future>(first: Poll<F::Output>, fut: Pin<&mut F>) -> F::Output {
+    match first {
+        Poll::Ready(output) => output,
+        Poll::Pending => fut.await,
     }
 }
 
