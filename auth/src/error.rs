@@ -1,17 +1,337 @@
-//! Errors of the auth crate.
+//! GoTrue's error envelope (`internal/api/errors.go`, `apierrors/errorcode.go`): every failure
+//! carries an HTTP status, an `error_code` from GoTrue's table and a message. The body depends on
+//! the request's `X-Supabase-Api-Version`: from `2024-01-01` on it is `{code, message}` (and the
+//! header is echoed), before it is the legacy `{code: <status>, error_code, msg}`. Weak passwords
+//! add `weak_password: {reasons}`. Internal failures are logged with their cause and answered
+//! with an opaque 500 `unexpected_failure`.
 
+use axum::body::Body;
+use axum::extract::Request;
+use axum::http::{HeaderValue, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use serde_json::{json, Value};
 use thiserror::Error;
 
 /// Result alias of the auth crate.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
+/// GoTrue's error codes used here (`apierrors/errorcode.go`).
+pub mod code {
+    #![allow(missing_docs)]
+    pub const UNEXPECTED_FAILURE: &str = "unexpected_failure";
+    pub const VALIDATION_FAILED: &str = "validation_failed";
+    pub const BAD_JSON: &str = "bad_json";
+    pub const EMAIL_EXISTS: &str = "email_exists";
+    pub const PHONE_EXISTS: &str = "phone_exists";
+    pub const BAD_JWT: &str = "bad_jwt";
+    pub const NOT_ADMIN: &str = "not_admin";
+    pub const NO_AUTHORIZATION: &str = "no_authorization";
+    pub const USER_NOT_FOUND: &str = "user_not_found";
+    pub const SESSION_NOT_FOUND: &str = "session_not_found";
+    pub const SESSION_EXPIRED: &str = "session_expired";
+    pub const REFRESH_TOKEN_NOT_FOUND: &str = "refresh_token_not_found";
+    pub const REFRESH_TOKEN_ALREADY_USED: &str = "refresh_token_already_used";
+    pub const FLOW_STATE_NOT_FOUND: &str = "flow_state_not_found";
+    pub const FLOW_STATE_EXPIRED: &str = "flow_state_expired";
+    pub const SIGNUP_DISABLED: &str = "signup_disabled";
+    pub const USER_BANNED: &str = "user_banned";
+    pub const EMAIL_PROVIDER_DISABLED: &str = "email_provider_disabled";
+    pub const PHONE_PROVIDER_DISABLED: &str = "phone_provider_disabled";
+    pub const PROVIDER_DISABLED: &str = "provider_disabled";
+    pub const EMAIL_NOT_CONFIRMED: &str = "email_not_confirmed";
+    pub const USER_ALREADY_EXISTS: &str = "user_already_exists";
+    pub const REAUTHENTICATION_NEEDED: &str = "reauthentication_needed";
+    pub const SAME_PASSWORD: &str = "same_password";
+    pub const REAUTHENTICATION_NOT_VALID: &str = "reauthentication_not_valid";
+    pub const OTP_EXPIRED: &str = "otp_expired";
+    pub const OTP_DISABLED: &str = "otp_disabled";
+    pub const WEAK_PASSWORD: &str = "weak_password";
+    pub const OVER_REQUEST_RATE_LIMIT: &str = "over_request_rate_limit";
+    pub const OVER_EMAIL_SEND_RATE_LIMIT: &str = "over_email_send_rate_limit";
+    pub const BAD_CODE_VERIFIER: &str = "bad_code_verifier";
+    pub const ANONYMOUS_PROVIDER_DISABLED: &str = "anonymous_provider_disabled";
+    pub const INVALID_CREDENTIALS: &str = "invalid_credentials";
+    pub const CONFLICT: &str = "conflict";
+    pub const MFA_FACTOR_NOT_FOUND: &str = "mfa_factor_not_found";
+    pub const MFA_TOTP_ENROLL_NOT_ENABLED: &str = "mfa_totp_enroll_not_enabled";
+    pub const MANUAL_LINKING_DISABLED: &str = "manual_linking_disabled";
+    pub const SSO_PROVIDER_NOT_FOUND: &str = "sso_provider_not_found";
+    pub const SAML_PROVIDER_DISABLED: &str = "saml_provider_disabled";
+    pub const WEB3_PROVIDER_DISABLED: &str = "web3_provider_disabled";
+    pub const REQUEST_TIMEOUT: &str = "request_timeout";
+    pub const UNKNOWN: &str = "unknown";
+}
+
+/// An error answered to the client with a status, a GoTrue error code and a message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiError {
+    /// The HTTP status.
+    pub status: StatusCode,
+    /// GoTrue's `error_code`.
+    pub code: &'static str,
+    /// The human-readable message (GoTrue's wording).
+    pub message: String,
+    /// `weak_password.reasons`, for `weak_password` only.
+    pub reasons: Vec<&'static str>,
+}
+
 /// Errors of the auth service.
 #[derive(Debug, Error)]
 pub enum Error {
+    /// An error with a wire code (4xx, or a deliberate 5xx).
+    #[error("{}: {}", .0.code, .0.message)]
+    Api(ApiError),
     /// The caller's key or token was refused.
     #[error(transparent)]
     Key(#[from] crate::keys::KeyError),
     /// A database failure.
     #[error(transparent)]
     Db(#[from] bucketbase_sql::DbError),
+    /// Anything else that must not reach the client.
+    #[error("{0}")]
+    Internal(String),
+}
+
+impl From<tokio_postgres::Error> for Error {
+    fn from(e: tokio_postgres::Error) -> Self {
+        Error::Db(e.into())
+    }
+}
+
+impl From<bucketbase_sql::deadpool_postgres::PoolError> for Error {
+    fn from(e: bucketbase_sql::deadpool_postgres::PoolError) -> Self {
+        Error::Db(e.into())
+    }
+}
+
+impl Error {
+    /// An error with `status`, `code` and `message`.
+    pub fn api(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        Error::Api(ApiError {
+            status,
+            code,
+            message: message.into(),
+            reasons: Vec::new(),
+        })
+    }
+
+    /// 400.
+    pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
+        Self::api(StatusCode::BAD_REQUEST, code, message)
+    }
+
+    /// 401.
+    pub fn unauthorized(code: &'static str, message: impl Into<String>) -> Self {
+        Self::api(StatusCode::UNAUTHORIZED, code, message)
+    }
+
+    /// 403.
+    pub fn forbidden(code: &'static str, message: impl Into<String>) -> Self {
+        Self::api(StatusCode::FORBIDDEN, code, message)
+    }
+
+    /// 404.
+    pub fn not_found(code: &'static str, message: impl Into<String>) -> Self {
+        Self::api(StatusCode::NOT_FOUND, code, message)
+    }
+
+    /// 422.
+    pub fn unprocessable(code: &'static str, message: impl Into<String>) -> Self {
+        Self::api(StatusCode::UNPROCESSABLE_ENTITY, code, message)
+    }
+
+    /// 429.
+    pub fn too_many(code: &'static str, message: impl Into<String>) -> Self {
+        Self::api(StatusCode::TOO_MANY_REQUESTS, code, message)
+    }
+
+    /// 422 `weak_password` with the reasons (`length`, `characters`, `pwned`).
+    pub fn weak_password(message: impl Into<String>, reasons: Vec<&'static str>) -> Self {
+        Error::Api(ApiError {
+            status: StatusCode::UNPROCESSABLE_ENTITY,
+            code: code::WEAK_PASSWORD,
+            message: message.into(),
+            reasons,
+        })
+    }
+
+    /// An internal failure with a cause for the log.
+    pub fn internal(cause: impl std::fmt::Display) -> Self {
+        Error::Internal(cause.to_string())
+    }
+
+    /// The wire form of this error; internal causes are logged here and replaced.
+    pub fn to_api(&self) -> ApiError {
+        match self {
+            Error::Api(e) => e.clone(),
+            Error::Key(_) => ApiError {
+                status: StatusCode::FORBIDDEN,
+                code: code::BAD_JWT,
+                message: format!("invalid JWT: unable to parse or verify signature, {self}"),
+                reasons: Vec::new(),
+            },
+            Error::Db(_) | Error::Internal(_) => {
+                tracing::error!(error = %self, cause = ?self, "auth: unexpected failure");
+                ApiError {
+                    status: StatusCode::INTERNAL_SERVER_ERROR,
+                    code: code::UNEXPECTED_FAILURE,
+                    message: "Unexpected failure, please check server logs for more information"
+                        .into(),
+                    reasons: Vec::new(),
+                }
+            }
+        }
+    }
+
+    /// The status this error answers with.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Error::Api(e) => e.status,
+            Error::Key(_) => StatusCode::FORBIDDEN,
+            _ => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// The error code this error answers with.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Error::Api(e) => e.code,
+            Error::Key(_) => code::BAD_JWT,
+            _ => code::UNEXPECTED_FAILURE,
+        }
+    }
+}
+
+/// The header that selects the error envelope.
+pub const API_VERSION_HEADER: &str = "x-supabase-api-version";
+
+impl ApiError {
+    /// The body for API version `2024-01-01` (`modern`) or the initial version.
+    pub fn body(&self, modern: bool) -> Value {
+        let mut body = if modern {
+            json!({"code": self.code, "message": self.message})
+        } else {
+            json!({"code": self.status.as_u16(), "error_code": self.code, "msg": self.message})
+        };
+        if !self.reasons.is_empty() {
+            body["weak_password"] = json!({"reasons": self.reasons});
+        }
+        body
+    }
+
+    fn render(&self, modern: bool) -> Response {
+        let mut res = (self.status, axum::Json(self.body(modern))).into_response();
+        if let Ok(v) = HeaderValue::from_str(self.code) {
+            res.headers_mut().insert("x-sb-error-code", v);
+        }
+        if modern {
+            res.headers_mut().insert(
+                API_VERSION_HEADER,
+                HeaderValue::from_static(API_VERSION_2024),
+            );
+        }
+        res
+    }
+}
+
+/// The only API version after the initial one.
+pub const API_VERSION_2024: &str = "2024-01-01";
+
+impl IntoResponse for Error {
+    fn into_response(self) -> Response {
+        let api = self.to_api();
+        // Rendered in the legacy envelope; `api_version_layer` re-renders it when the request
+        // asked for 2024-01-01.
+        let mut res = api.render(false);
+        res.extensions_mut().insert(api);
+        res
+    }
+}
+
+/// True when `header` names API version 2024-01-01 or later (a date `YYYY-MM-DD`).
+pub fn is_modern_version(header: Option<&str>) -> bool {
+    header.is_some_and(|v| {
+        let v = v.trim();
+        v.len() == 10
+            && v.as_bytes()[4] == b'-'
+            && v.as_bytes()[7] == b'-'
+            && v.chars()
+                .enumerate()
+                .all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit())
+            && v >= API_VERSION_2024
+    })
+}
+
+/// Middleware: renders errors in the envelope the request's `X-Supabase-Api-Version` selects.
+pub async fn api_version_layer(req: Request, next: Next) -> Response {
+    let modern = is_modern_version(
+        req.headers()
+            .get(API_VERSION_HEADER)
+            .and_then(|v| v.to_str().ok()),
+    );
+    let res = next.run(req).await;
+    if !modern {
+        return res;
+    }
+    match res.extensions().get::<ApiError>() {
+        Some(api) => {
+            let api = api.clone();
+            let mut out = api.render(true);
+            out.extensions_mut().insert(api);
+            out
+        }
+        None => res,
+    }
+}
+
+/// A JSON 200 response.
+pub fn ok_json(value: Value) -> Response {
+    (StatusCode::OK, axum::Json(value)).into_response()
+}
+
+/// An empty response with `status`.
+pub fn empty(status: StatusCode) -> Response {
+    let mut res = Response::new(Body::empty());
+    *res.status_mut() = status;
+    res
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn selects_the_envelope_by_version() {
+        assert!(is_modern_version(Some("2024-01-01")));
+        assert!(is_modern_version(Some("2025-06-30")));
+        assert!(!is_modern_version(Some("2023-12-31")));
+        assert!(!is_modern_version(Some("garbage!!!")));
+        assert!(!is_modern_version(None));
+    }
+
+    #[test]
+    fn renders_both_bodies() {
+        let e = Error::weak_password("Password should be at least 6 characters.", vec!["length"]);
+        let api = e.to_api();
+        assert_eq!(
+            api.body(true),
+            json!({"code": "weak_password", "message": "Password should be at least 6 characters.",
+                   "weak_password": {"reasons": ["length"]}})
+        );
+        assert_eq!(api.body(false)["code"], 422);
+        assert_eq!(api.body(false)["error_code"], "weak_password");
+        assert_eq!(
+            api.body(false)["msg"],
+            "Password should be at least 6 characters."
+        );
+    }
+
+    #[test]
+    fn internal_errors_stay_opaque() {
+        let api = Error::internal("relation auth.users does not exist").to_api();
+        assert_eq!(api.status, StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(api.code, "unexpected_failure");
+        assert!(!api.message.contains("auth.users"));
+    }
 }

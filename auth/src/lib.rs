@@ -1,44 +1,110 @@
 //! Authentication for every Bucketbase service: the JWT keys ([`keys`]), the caller extraction
-//! every service runs on each request ([`caller`]), and the GoTrue-compatible `/auth/v1` API.
+//! every service runs on each request ([`caller`]), and the GoTrue-compatible `/auth/v1` API
+//! ([`api`]): sign-up, sign-in, sessions with rotating refresh tokens, the user endpoints, email
+//! flows over SMTP, PKCE, and the admin API, all on GoTrue's `auth` schema.
 
+// The error type carries GoTrue's envelope; it only travels on the error path.
+#![allow(clippy::result_large_err)]
+
+pub mod accounts;
+pub mod api;
+pub mod audit;
 pub mod caller;
+pub mod config;
+pub mod db;
 pub mod error;
 pub mod keys;
+pub mod mail;
+pub mod one_time;
+pub mod password;
+pub mod rate_limit;
+pub mod redirect;
+pub mod request;
+pub mod tokens;
+pub mod user;
+
+use std::sync::Arc;
 
 pub use caller::{authenticate, Caller, KeySource};
+pub use config::Config;
 pub use error::{Error, Result};
 pub use keys::{KeyConfig, KeyError, Keys};
 
-use axum::Router;
+use bucketbase_sql::Db;
 
-/// Configuration of the `/auth/v1` service.
-#[derive(Debug, Clone, Default)]
-pub struct Config {
-    /// `SITE_URL`: where email links land by default.
-    pub site_url: String,
+struct Inner {
+    keys: Keys,
+    config: Config,
+    db: Db,
+    hasher: password::Hasher,
+    limiter: rate_limit::Limiter,
+    mailer: mail::Mailer,
+    redirects: redirect::RedirectPolicy,
 }
 
 /// Shared state of the `/auth/v1` service (cheap to clone).
 #[derive(Clone)]
-pub struct State {
+pub struct State(Arc<Inner>);
+
+impl std::fmt::Debug for State {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("State")
+            .field("config", &self.0.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl State {
+    /// Builds the state from the configuration, the JWT keys and the database pools.
+    pub fn new(config: Config, keys: Keys, db: Db) -> Self {
+        Self(Arc::new(Inner {
+            hasher: password::Hasher::new(config.hash_threads),
+            limiter: rate_limit::Limiter::new(&config.rate_limits),
+            mailer: mail::Mailer::new(config.smtp.clone()),
+            redirects: redirect::RedirectPolicy::new(&config.site_url, &config.uri_allow_list),
+            keys,
+            config,
+            db,
+        }))
+    }
+
     /// The JWT keys.
-    pub keys: Keys,
-    /// Service configuration.
-    pub config: std::sync::Arc<Config>,
+    pub fn keys(&self) -> &Keys {
+        &self.0.keys
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &Config {
+        &self.0.config
+    }
+
+    /// The database pools (auth writes through `admin`).
+    pub fn db(&self) -> &Db {
+        &self.0.db
+    }
+
+    /// The password hasher.
+    pub fn hasher(&self) -> &password::Hasher {
+        &self.0.hasher
+    }
+
+    /// The rate limiter.
+    pub fn limiter(&self) -> &rate_limit::Limiter {
+        &self.0.limiter
+    }
+
+    /// The mailer.
+    pub fn mailer(&self) -> &mail::Mailer {
+        &self.0.mailer
+    }
+
+    /// The redirect policy.
+    pub fn redirects(&self) -> &redirect::RedirectPolicy {
+        &self.0.redirects
+    }
 }
 
 /// The `/auth/v1` router (mounted by the server under `/auth/v1`).
-pub fn router(state: State) -> Router {
-    Router::new()
-        .route(
-            "/health",
-            axum::routing::get(|| async {
-                axum::Json(serde_json::json!({
-                    "version": env!("CARGO_PKG_VERSION"),
-                    "name": "GoTrue",
-                    "description": "GoTrue is a user registration and authentication API"
-                }))
-            }),
-        )
-        .with_state(state)
+pub fn router(state: State) -> axum::Router {
+    api::router(state)
 }

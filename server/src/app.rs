@@ -2,7 +2,6 @@
 //! dozen containers): `/auth/v1`, `/rest/v1`, `/health`, with CORS and body limits shared.
 
 use std::future::Future;
-use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
@@ -165,12 +164,14 @@ impl Application {
         rest.reload_schema()
             .await
             .context("cannot load the schema cache")?;
-        let auth = bucketbase_auth::State {
-            keys: keys.clone(),
-            config: Arc::new(bucketbase_auth::Config {
-                site_url: config.site_url.clone(),
-            }),
-        };
+        let auth_config = bucketbase_auth::Config::from_env(
+            &config.env,
+            &config.site_url,
+            config.api_external_url.as_deref(),
+            config.jwt_expiry,
+        )
+        .map_err(anyhow::Error::msg)?;
+        let auth = bucketbase_auth::State::new(auth_config, keys.clone(), db.clone());
         let router = Router::new()
             .route(
                 "/health",
@@ -212,10 +213,15 @@ impl Application {
     ) -> anyhow::Result<()> {
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
         let listener_task = tokio::spawn(bucketbase_rest::run(self.rest.clone(), stop_rx));
-        axum::serve(self.listener, self.router)
-            .with_graceful_shutdown(shutdown)
-            .await
-            .context("server error")?;
+        // Peer addresses feed auth's per-IP rate limits.
+        axum::serve(
+            self.listener,
+            self.router
+                .into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown)
+        .await
+        .context("server error")?;
         let _ = stop_tx.send(true);
         let _ = listener_task.await;
         Ok(())

@@ -266,3 +266,190 @@ impl TestApp {
         Ok(())
     }
 }
+
+/// A mail received by [`SmtpSink`].
+#[derive(Debug, Clone)]
+pub struct Mail {
+    /// The envelope sender.
+    pub from: String,
+    /// The envelope recipients.
+    pub to: Vec<String>,
+    /// The message (headers and body) as received, dot-stuffing removed.
+    pub data: String,
+}
+
+impl Mail {
+    /// The `Subject:` header.
+    pub fn subject(&self) -> String {
+        self.data
+            .lines()
+            .find_map(|l| l.strip_prefix("Subject: "))
+            .unwrap_or("")
+            .trim()
+            .to_string()
+    }
+
+    /// The first `href="…"` of the body (the verification link).
+    pub fn link(&self) -> Option<String> {
+        let start = self.data.find("href=\"")? + 6;
+        let end = self.data[start..].find('"')?;
+        Some(self.data[start..start + end].to_string())
+    }
+
+    /// The one-time code: the first run of six or more digits after the headers.
+    pub fn otp(&self) -> Option<String> {
+        let body = self
+            .data
+            .split_once("\r\n\r\n")
+            .map_or(self.data.as_str(), |(_, b)| b);
+        let body = body.split_once("href=\"").map_or(body, |(_, rest)| {
+            rest.split_once('"').map_or(rest, |(_, after)| after)
+        });
+        body.split(|c: char| !c.is_ascii_digit())
+            .find(|run| run.len() >= 6)
+            .map(str::to_string)
+    }
+}
+
+/// A tiny SMTP server that accepts every message and records it, for the auth mail tests.
+#[derive(Clone)]
+pub struct SmtpSink {
+    /// The port it listens on (127.0.0.1).
+    pub port: u16,
+    mails: std::sync::Arc<std::sync::Mutex<Vec<Mail>>>,
+}
+
+impl SmtpSink {
+    /// Starts the sink on a free port.
+    pub async fn start() -> anyhow::Result<Self> {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let port = listener.local_addr()?.port();
+        let mails = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let store = mails.clone();
+        tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                let store = store.clone();
+                tokio::spawn(async move {
+                    let _ = smtp_session(stream, store).await;
+                });
+            }
+        });
+        Ok(Self { port, mails })
+    }
+
+    /// The server environment that sends mail here.
+    pub fn env(&self) -> HashMap<String, String> {
+        HashMap::from([
+            ("SMTP_HOST".to_string(), "127.0.0.1".to_string()),
+            ("SMTP_PORT".to_string(), self.port.to_string()),
+            ("SMTP_USER".to_string(), "sink".to_string()),
+            ("SMTP_PASS".to_string(), "sink-password".to_string()),
+            (
+                "SMTP_ADMIN_EMAIL".to_string(),
+                "admin@bucketbase.test".to_string(),
+            ),
+            ("SMTP_SENDER_NAME".to_string(), "Bucketbase".to_string()),
+        ])
+    }
+
+    /// Every mail received so far.
+    pub fn mails(&self) -> Vec<Mail> {
+        self.mails.lock().map(|m| m.clone()).unwrap_or_default()
+    }
+
+    /// The mails received for `to` so far.
+    pub fn mails_to(&self, to: &str) -> Vec<Mail> {
+        self.mails()
+            .into_iter()
+            .filter(|m| m.to.iter().any(|t| t.eq_ignore_ascii_case(to)))
+            .collect()
+    }
+
+    /// Waits (up to 10 s) until `to` has received `count` mails and returns the last one.
+    pub async fn wait_for(&self, to: &str, count: usize) -> anyhow::Result<Mail> {
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            let got = self.mails_to(to);
+            if got.len() >= count {
+                return got.into_iter().nth(count - 1).context("mail vanished");
+            }
+            if tokio::time::Instant::now() > deadline {
+                anyhow::bail!("no mail #{count} for {to} within 10 s (got {})", got.len());
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    }
+}
+
+async fn smtp_session(
+    stream: tokio::net::TcpStream,
+    store: std::sync::Arc<std::sync::Mutex<Vec<Mail>>>,
+) -> anyhow::Result<()> {
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+    let (read, mut write) = stream.into_split();
+    let mut read = BufReader::new(read);
+    write.write_all(b"220 bucketbase-sink ESMTP\r\n").await?;
+    let mut from = String::new();
+    let mut to = Vec::new();
+    let mut line = String::new();
+    loop {
+        line.clear();
+        if read.read_line(&mut line).await? == 0 {
+            return Ok(());
+        }
+        let upper = line.trim_end().to_ascii_uppercase();
+        let reply: &[u8] = if upper.starts_with("EHLO") {
+            b"250-bucketbase-sink\r\n250 AUTH PLAIN LOGIN\r\n"
+        } else if upper.starts_with("HELO")
+            || upper.starts_with("RSET")
+            || upper.starts_with("NOOP")
+        {
+            b"250 OK\r\n"
+        } else if upper.starts_with("AUTH") {
+            b"235 Authenticated\r\n"
+        } else if upper.starts_with("MAIL FROM:") {
+            from = line.trim_end()[10..]
+                .trim()
+                .trim_matches(['<', '>'])
+                .to_string();
+            b"250 OK\r\n"
+        } else if upper.starts_with("RCPT TO:") {
+            to.push(
+                line.trim_end()[8..]
+                    .trim()
+                    .trim_matches(['<', '>'])
+                    .to_string(),
+            );
+            b"250 OK\r\n"
+        } else if upper.starts_with("DATA") {
+            write
+                .write_all(b"354 End data with <CR><LF>.<CR><LF>\r\n")
+                .await?;
+            let mut data = String::new();
+            loop {
+                line.clear();
+                if read.read_line(&mut line).await? == 0 {
+                    return Ok(());
+                }
+                if line == ".\r\n" || line == ".\n" {
+                    break;
+                }
+                data.push_str(line.strip_prefix('.').unwrap_or(&line));
+            }
+            if let Ok(mut m) = store.lock() {
+                m.push(Mail {
+                    from: std::mem::take(&mut from),
+                    to: std::mem::take(&mut to),
+                    data,
+                });
+            }
+            b"250 OK queued\r\n"
+        } else if upper.starts_with("QUIT") {
+            write.write_all(b"221 Bye\r\n").await?;
+            return Ok(());
+        } else {
+            b"502 Command not implemented\r\n"
+        };
+        write.write_all(reply).await?;
+    }
+}

@@ -1,0 +1,105 @@
+//! GoTrue's informational endpoints (`settings.go`, `HealthCheck`, `jwks.go`) and the answers
+//! for features outside this server (OAuth providers, MFA, SSO, identity linking), each with the
+//! error GoTrue gives when the feature is disabled.
+
+use axum::extract::State as S;
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+use crate::error::{code, ok_json, Error, Result};
+use crate::State;
+
+/// `GET /settings`.
+pub async fn settings(S(state): S<State>) -> Response {
+    let c = state.config();
+    ok_json(json!({
+        "external": {
+            "anonymous_users": c.anonymous_enabled,
+            "apple": false, "azure": false, "bitbucket": false, "discord": false,
+            "facebook": false, "snapchat": false, "figma": false, "fly": false,
+            "github": false, "gitlab": false, "google": false, "keycloak": false,
+            "kakao": false, "linkedin": false, "linkedin_oidc": false, "notion": false,
+            "spotify": false, "slack": false, "slack_oidc": false, "workos": false,
+            "twitch": false, "twitter": false,
+            "email": c.email_enabled,
+            "phone": c.phone_enabled,
+            "zoom": false,
+        },
+        "disable_signup": c.disable_signup,
+        "mailer_autoconfirm": c.mailer.autoconfirm,
+        "phone_autoconfirm": false,
+        "sms_provider": "",
+        "saml_enabled": false,
+        "saml_private_key_next_configured": false,
+        "passkeys_enabled": false,
+    }))
+}
+
+/// `GET /health`.
+pub async fn health() -> Response {
+    ok_json(json!({
+        "version": env!("CARGO_PKG_VERSION"),
+        "name": "GoTrue",
+        "description": "GoTrue is a user registration and authentication API",
+    }))
+}
+
+/// `GET /.well-known/jwks.json`: no public keys while only the HS256 secret signs.
+pub async fn jwks() -> Response {
+    let mut res = ok_json(json!({"keys": []}));
+    res.headers_mut().insert(
+        header::CACHE_CONTROL,
+        header::HeaderValue::from_static("public, max-age=600"),
+    );
+    res
+}
+
+/// `GET /authorize`: no OAuth provider is enabled here.
+pub async fn authorize(info: crate::request::RequestInfo) -> Result<Response> {
+    let provider = info.query.get("provider").cloned().unwrap_or_default();
+    Err(Error::bad_request(
+        code::VALIDATION_FAILED,
+        format!("Unsupported provider: provider {provider} could not be found"),
+    ))
+}
+
+/// `GET|POST /callback`.
+pub async fn callback() -> Result<Response> {
+    Err(Error::bad_request(
+        "bad_oauth_callback",
+        "OAuth state parameter missing",
+    ))
+}
+
+/// `/factors…`: MFA is not enabled.
+pub async fn mfa_disabled() -> Result<Response> {
+    Err(Error::unprocessable(
+        code::MFA_TOTP_ENROLL_NOT_ENABLED,
+        "MFA enroll is disabled for TOTP",
+    ))
+}
+
+/// `/user/identities…`: manual linking is disabled.
+pub async fn linking_disabled() -> Result<Response> {
+    Err(Error::not_found(
+        code::MANUAL_LINKING_DISABLED,
+        "Manual linking is disabled",
+    ))
+}
+
+/// `POST /sso`: SAML is disabled.
+pub async fn sso_disabled() -> Result<Response> {
+    Err(Error::not_found(
+        code::SAML_PROVIDER_DISABLED,
+        "SAML 2.0 is disabled",
+    ))
+}
+
+/// Builds a JSON response with a header.
+pub fn with_header(mut res: Response, name: &'static str, value: &str) -> Response {
+    if let Ok(v) = header::HeaderValue::from_str(value) {
+        res.headers_mut().insert(name, v);
+    }
+    res.into_response()
+}

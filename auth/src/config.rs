@@ -1,0 +1,489 @@
+//! Configuration of `/auth/v1`, read with GoTrue's names (`internal/conf/configuration.go`,
+//! prefix `GOTRUE_`) and, where Supabase's self-hosting `.env` uses a different name
+//! (`ENABLE_EMAIL_AUTOCONFIRM`, `ADDITIONAL_REDIRECT_URLS`, `SMTP_HOST`, …), with that name too.
+//! Defaults are GoTrue's.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+/// One rate limit: `events` per `per` seconds, with at most `burst` at once (tollbooth's model).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Rate {
+    /// Events allowed per period.
+    pub events: f64,
+    /// The period in seconds.
+    pub per: f64,
+    /// Bucket size.
+    pub burst: f64,
+}
+
+impl Rate {
+    fn new(events: f64, per: f64, burst: f64) -> Self {
+        Self { events, per, burst }
+    }
+}
+
+/// The rate limits GoTrue applies (`GOTRUE_RATE_LIMIT_*`).
+#[derive(Debug, Clone)]
+pub struct RateLimits {
+    /// `GOTRUE_RATE_LIMIT_HEADER`: header naming the client IP; the peer address otherwise.
+    pub header: Option<String>,
+    /// `GOTRUE_RATE_LIMIT_TOKEN_REFRESH` (150 per 5 min, burst 30): `/token`.
+    pub token: Rate,
+    /// `GOTRUE_RATE_LIMIT_VERIFY` (30 per 5 min, burst 30): `/verify`.
+    pub verify: Rate,
+    /// `GOTRUE_RATE_LIMIT_OTP` (30 per 5 min, burst 30): `/otp`, `/magiclink`, `/recover`,
+    /// `/resend`, `/signup`, `PUT /user`.
+    pub otp: Rate,
+    /// `GOTRUE_RATE_LIMIT_ANONYMOUS_USERS` (30 per hour): anonymous sign-ins.
+    pub anonymous: Rate,
+    /// `GOTRUE_RATE_LIMIT_EMAIL_SENT` (30 per hour, for the whole instance): outgoing mail.
+    pub email_sent: Rate,
+}
+
+/// SMTP settings (`SMTP_*`).
+#[derive(Clone, Default)]
+pub struct SmtpConfig {
+    /// `SMTP_HOST`; without it mails are only logged.
+    pub host: Option<String>,
+    /// `SMTP_PORT` (587).
+    pub port: u16,
+    /// `SMTP_USER`.
+    pub user: Option<String>,
+    /// `SMTP_PASS`.
+    pub pass: Option<String>,
+    /// `SMTP_ADMIN_EMAIL`: the From address.
+    pub admin_email: String,
+    /// `SMTP_SENDER_NAME`.
+    pub sender_name: Option<String>,
+    /// `SMTP_MAX_FREQUENCY` (60 s): minimum time between two mails of one kind to one user.
+    pub max_frequency: Duration,
+}
+
+impl std::fmt::Debug for SmtpConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SmtpConfig")
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Mail subjects and link paths (`MAILER_SUBJECTS_*`, `MAILER_URLPATHS_*`).
+#[derive(Debug, Clone)]
+pub struct MailerConfig {
+    /// `MAILER_AUTOCONFIRM` / `ENABLE_EMAIL_AUTOCONFIRM`.
+    pub autoconfirm: bool,
+    /// `MAILER_SECURE_EMAIL_CHANGE_ENABLED` (true): confirm on both addresses.
+    pub secure_email_change: bool,
+    /// `MAILER_OTP_EXP` (86400 s).
+    pub otp_exp: Duration,
+    /// `MAILER_OTP_LENGTH` (6).
+    pub otp_length: usize,
+    /// `MAILER_URLPATHS_CONFIRMATION`, `_INVITE`, `_RECOVERY`, `_EMAIL_CHANGE`.
+    pub url_paths: HashMap<&'static str, String>,
+    /// `MAILER_SUBJECTS_*`.
+    pub subjects: HashMap<&'static str, String>,
+}
+
+/// Configuration of the `/auth/v1` service.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// `SITE_URL`: the default redirect target.
+    pub site_url: String,
+    /// `API_EXTERNAL_URL`: the public base of links in mails (default: from the request's Host).
+    pub api_external_url: Option<String>,
+    /// `URI_ALLOW_LIST` / `ADDITIONAL_REDIRECT_URLS`: further allowed redirect patterns.
+    pub uri_allow_list: Vec<String>,
+    /// `JWT_EXP` / `JWT_EXPIRY` (3600 s).
+    pub jwt_exp: i64,
+    /// `JWT_ISSUER` (default `<external url>/auth/v1`).
+    pub jwt_issuer: Option<String>,
+    /// `JWT_AUD` (`authenticated`).
+    pub jwt_aud: String,
+    /// `JWT_DEFAULT_GROUP_NAME` (`authenticated`): the role of new users.
+    pub jwt_default_group: String,
+    /// `JWT_ADMIN_ROLES` (`service_role,supabase_admin`).
+    pub jwt_admin_roles: Vec<String>,
+    /// `DISABLE_SIGNUP`.
+    pub disable_signup: bool,
+    /// `EXTERNAL_EMAIL_ENABLED` / `ENABLE_EMAIL_SIGNUP` (true).
+    pub email_enabled: bool,
+    /// `EXTERNAL_PHONE_ENABLED` / `ENABLE_PHONE_SIGNUP` (false; no SMS provider here).
+    pub phone_enabled: bool,
+    /// `EXTERNAL_ANONYMOUS_USERS_ENABLED` / `ENABLE_ANONYMOUS_USERS` (false).
+    pub anonymous_enabled: bool,
+    /// `PASSWORD_MIN_LENGTH` (6).
+    pub password_min_length: usize,
+    /// `PASSWORD_REQUIRED_CHARACTERS`: `:`-separated character sets.
+    pub password_required_characters: Vec<String>,
+    /// `SECURITY_REFRESH_TOKEN_ROTATION_ENABLED` (true).
+    pub refresh_token_rotation: bool,
+    /// `SECURITY_REFRESH_TOKEN_REUSE_INTERVAL` (10 s).
+    pub refresh_token_reuse_interval: i64,
+    /// `SECURITY_UPDATE_PASSWORD_REQUIRE_REAUTHENTICATION` (false).
+    pub update_password_require_reauthentication: bool,
+    /// `SESSIONS_TIMEBOX`: sessions end this long after creation (none by default).
+    pub sessions_timebox: Option<Duration>,
+    /// `SESSIONS_INACTIVITY_TIMEOUT`: sessions end after this long without a refresh.
+    pub sessions_inactivity_timeout: Option<Duration>,
+    /// Mail settings.
+    pub mailer: MailerConfig,
+    /// SMTP settings.
+    pub smtp: SmtpConfig,
+    /// Rate limits.
+    pub rate_limits: RateLimits,
+    /// `BUCKETBASE_AUTH_HASH_THREADS`: password hashes computed at once (default: CPU count).
+    pub hash_threads: usize,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self::from_env(&HashMap::new(), "http://localhost:3000", None, 3600)
+            .unwrap_or_else(|_| unreachable_default())
+    }
+}
+
+// `from_env` on an empty map cannot fail; keep the type total without panicking.
+fn unreachable_default() -> Config {
+    Config {
+        site_url: "http://localhost:3000".into(),
+        api_external_url: None,
+        uri_allow_list: Vec::new(),
+        jwt_exp: 3600,
+        jwt_issuer: None,
+        jwt_aud: "authenticated".into(),
+        jwt_default_group: "authenticated".into(),
+        jwt_admin_roles: vec!["service_role".into(), "supabase_admin".into()],
+        disable_signup: false,
+        email_enabled: true,
+        phone_enabled: false,
+        anonymous_enabled: false,
+        password_min_length: 6,
+        password_required_characters: Vec::new(),
+        refresh_token_rotation: true,
+        refresh_token_reuse_interval: 10,
+        update_password_require_reauthentication: false,
+        sessions_timebox: None,
+        sessions_inactivity_timeout: None,
+        mailer: MailerConfig {
+            autoconfirm: false,
+            secure_email_change: true,
+            otp_exp: Duration::from_secs(86400),
+            otp_length: 6,
+            url_paths: HashMap::new(),
+            subjects: HashMap::new(),
+        },
+        smtp: SmtpConfig::default(),
+        rate_limits: RateLimits {
+            header: None,
+            token: Rate::new(150.0, 300.0, 30.0),
+            verify: Rate::new(30.0, 300.0, 30.0),
+            otp: Rate::new(30.0, 300.0, 30.0),
+            anonymous: Rate::new(30.0, 3600.0, 30.0),
+            email_sent: Rate::new(30.0, 3600.0, 30.0),
+        },
+        hash_threads: 2,
+    }
+}
+
+struct Env<'a>(&'a HashMap<String, String>);
+
+impl Env<'_> {
+    /// The first non-empty value among `names`, each tried as is and with `GOTRUE_` in front.
+    fn get(&self, names: &[&str]) -> Option<&str> {
+        names.iter().find_map(|n| {
+            self.0
+                .get(&format!("GOTRUE_{n}"))
+                .or_else(|| self.0.get(*n))
+                .map(|v| v.trim())
+                .filter(|v| !v.is_empty())
+        })
+    }
+
+    fn flag(&self, names: &[&str], default: bool) -> Result<bool, String> {
+        match self.get(names) {
+            None => Ok(default),
+            Some(v) => match v.to_ascii_lowercase().as_str() {
+                "1" | "true" | "yes" | "on" => Ok(true),
+                "0" | "false" | "no" | "off" => Ok(false),
+                _ => Err(format!("{}={v:?} is not a boolean", names[0])),
+            },
+        }
+    }
+
+    fn number<T: std::str::FromStr>(&self, names: &[&str], default: T) -> Result<T, String> {
+        match self.get(names) {
+            None => Ok(default),
+            Some(v) => v
+                .parse()
+                .map_err(|_| format!("{}={v:?} is not a number", names[0])),
+        }
+    }
+
+    fn duration(&self, names: &[&str]) -> Result<Option<Duration>, String> {
+        match self.get(names) {
+            None => Ok(None),
+            Some(v) => parse_duration(v)
+                .map(Some)
+                .ok_or_else(|| format!("{}={v:?} is not a duration (e.g. 60s, 24h)", names[0])),
+        }
+    }
+
+    fn rate(&self, name: &str, per: f64, burst: f64) -> Result<Rate, String> {
+        let default_events = match name {
+            "RATE_LIMIT_TOKEN_REFRESH" => 150.0,
+            _ => 30.0,
+        };
+        match self.get(&[name]) {
+            None => Ok(Rate::new(default_events, per, burst)),
+            // GoTrue's `Rate` syntax: a number, or `events/duration`.
+            Some(v) => match v.split_once('/') {
+                None => v
+                    .parse::<f64>()
+                    .map(|e| Rate::new(e, per, burst.max(e / per)))
+                    .map_err(|_| format!("GOTRUE_{name}={v:?} is not a rate")),
+                Some((e, d)) => {
+                    let events = e
+                        .parse::<f64>()
+                        .map_err(|_| format!("GOTRUE_{name}={v:?} is not a rate"))?;
+                    let per = parse_duration(d)
+                        .ok_or_else(|| format!("GOTRUE_{name}={v:?} is not a rate"))?;
+                    Ok(Rate::new(events, per.as_secs_f64(), events.max(1.0)))
+                }
+            },
+        }
+    }
+}
+
+/// Parses a Go-style duration (`90s`, `5m`, `24h`, `1h30m`, `250ms`) or a plain number of seconds.
+pub fn parse_duration(text: &str) -> Option<Duration> {
+    let text = text.trim();
+    if let Ok(secs) = text.parse::<f64>() {
+        return (secs >= 0.0).then(|| Duration::from_secs_f64(secs));
+    }
+    let mut total = 0f64;
+    let mut rest = text;
+    while !rest.is_empty() {
+        let digits = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .unwrap_or(rest.len());
+        let value: f64 = rest[..digits].parse().ok()?;
+        rest = &rest[digits..];
+        let unit_len = rest
+            .find(|c: char| c.is_ascii_digit() || c == '.')
+            .unwrap_or(rest.len());
+        let factor = match &rest[..unit_len] {
+            "ns" => 1e-9,
+            "us" | "µs" => 1e-6,
+            "ms" => 1e-3,
+            "s" => 1.0,
+            "m" => 60.0,
+            "h" => 3600.0,
+            _ => return None,
+        };
+        total += value * factor;
+        rest = &rest[unit_len..];
+    }
+    Some(Duration::from_secs_f64(total))
+}
+
+impl Config {
+    /// Reads the configuration from `vars` (the server's environment), with the values the
+    /// server already parsed (`SITE_URL`, `API_EXTERNAL_URL`, `JWT_EXPIRY`).
+    pub fn from_env(
+        vars: &HashMap<String, String>,
+        site_url: &str,
+        api_external_url: Option<&str>,
+        jwt_expiry: u64,
+    ) -> Result<Self, String> {
+        let env = Env(vars);
+        let list = |names: &[&str]| -> Vec<String> {
+            env.get(names)
+                .map(|v| {
+                    v.split(',')
+                        .map(|s| s.trim().to_string())
+                        .filter(|s| !s.is_empty())
+                        .collect()
+                })
+                .unwrap_or_default()
+        };
+        let mut url_paths = HashMap::new();
+        for (key, name) in [
+            ("confirmation", "MAILER_URLPATHS_CONFIRMATION"),
+            ("invite", "MAILER_URLPATHS_INVITE"),
+            ("recovery", "MAILER_URLPATHS_RECOVERY"),
+            ("email_change", "MAILER_URLPATHS_EMAIL_CHANGE"),
+        ] {
+            let path = env.get(&[name]).unwrap_or("/auth/v1/verify").to_string();
+            url_paths.insert(key, path);
+        }
+        let mut subjects = HashMap::new();
+        for (key, name) in [
+            ("confirmation", "MAILER_SUBJECTS_CONFIRMATION"),
+            ("invite", "MAILER_SUBJECTS_INVITE"),
+            ("recovery", "MAILER_SUBJECTS_RECOVERY"),
+            ("magic_link", "MAILER_SUBJECTS_MAGIC_LINK"),
+            ("email_change", "MAILER_SUBJECTS_EMAIL_CHANGE"),
+            ("reauthentication", "MAILER_SUBJECTS_REAUTHENTICATION"),
+        ] {
+            if let Some(s) = env.get(&[name]) {
+                subjects.insert(key, s.to_string());
+            }
+        }
+        let admin_roles = list(&["JWT_ADMIN_ROLES"]);
+        let otp_length: usize = env.number(&["MAILER_OTP_LENGTH"], 6)?;
+        if !(6..=10).contains(&otp_length) {
+            return Err("GOTRUE_MAILER_OTP_LENGTH must be between 6 and 10".into());
+        }
+        let hash_threads = std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(2);
+        Ok(Self {
+            site_url: env
+                .get(&["SITE_URL"])
+                .unwrap_or(site_url)
+                .trim_end_matches('/')
+                .to_string(),
+            api_external_url: env
+                .get(&["API_EXTERNAL_URL"])
+                .or(api_external_url)
+                .map(|u| u.trim_end_matches('/').to_string()),
+            uri_allow_list: {
+                let mut l = list(&["URI_ALLOW_LIST"]);
+                l.extend(list(&["ADDITIONAL_REDIRECT_URLS"]));
+                l
+            },
+            jwt_exp: env.number(&["JWT_EXP"], jwt_expiry as i64)?,
+            jwt_issuer: env.get(&["JWT_ISSUER"]).map(str::to_string),
+            jwt_aud: env.get(&["JWT_AUD"]).unwrap_or("authenticated").to_string(),
+            jwt_default_group: env
+                .get(&["JWT_DEFAULT_GROUP_NAME"])
+                .unwrap_or("authenticated")
+                .to_string(),
+            jwt_admin_roles: if admin_roles.is_empty() {
+                vec!["service_role".into(), "supabase_admin".into()]
+            } else {
+                admin_roles
+            },
+            disable_signup: env.flag(&["DISABLE_SIGNUP"], false)?,
+            email_enabled: env.flag(&["EXTERNAL_EMAIL_ENABLED", "ENABLE_EMAIL_SIGNUP"], true)?,
+            phone_enabled: env.flag(&["EXTERNAL_PHONE_ENABLED", "ENABLE_PHONE_SIGNUP"], false)?,
+            anonymous_enabled: env.flag(
+                &["EXTERNAL_ANONYMOUS_USERS_ENABLED", "ENABLE_ANONYMOUS_USERS"],
+                false,
+            )?,
+            password_min_length: env.number::<usize>(&["PASSWORD_MIN_LENGTH"], 6)?.max(6),
+            password_required_characters: env
+                .get(&["PASSWORD_REQUIRED_CHARACTERS"])
+                .map(|v| {
+                    v.split(':')
+                        .filter(|s| !s.is_empty())
+                        .map(str::to_string)
+                        .collect()
+                })
+                .unwrap_or_default(),
+            refresh_token_rotation: env.flag(&["SECURITY_REFRESH_TOKEN_ROTATION_ENABLED"], true)?,
+            refresh_token_reuse_interval: env
+                .number(&["SECURITY_REFRESH_TOKEN_REUSE_INTERVAL"], 10)?,
+            update_password_require_reauthentication: env.flag(
+                &["SECURITY_UPDATE_PASSWORD_REQUIRE_REAUTHENTICATION"],
+                false,
+            )?,
+            sessions_timebox: env.duration(&["SESSIONS_TIMEBOX"])?,
+            sessions_inactivity_timeout: env.duration(&["SESSIONS_INACTIVITY_TIMEOUT"])?,
+            mailer: MailerConfig {
+                autoconfirm: env
+                    .flag(&["MAILER_AUTOCONFIRM", "ENABLE_EMAIL_AUTOCONFIRM"], false)?,
+                secure_email_change: env.flag(&["MAILER_SECURE_EMAIL_CHANGE_ENABLED"], true)?,
+                otp_exp: Duration::from_secs(env.number(&["MAILER_OTP_EXP"], 86400)?),
+                otp_length,
+                url_paths,
+                subjects,
+            },
+            smtp: SmtpConfig {
+                host: env.get(&["SMTP_HOST"]).map(str::to_string),
+                port: env.number(&["SMTP_PORT"], 587)?,
+                user: env.get(&["SMTP_USER"]).map(str::to_string),
+                pass: env.get(&["SMTP_PASS"]).map(str::to_string),
+                admin_email: env
+                    .get(&["SMTP_ADMIN_EMAIL"])
+                    .unwrap_or("admin@localhost")
+                    .to_string(),
+                sender_name: env.get(&["SMTP_SENDER_NAME"]).map(str::to_string),
+                max_frequency: env
+                    .duration(&["SMTP_MAX_FREQUENCY"])?
+                    .unwrap_or(Duration::from_secs(60)),
+            },
+            rate_limits: RateLimits {
+                header: env.get(&["RATE_LIMIT_HEADER"]).map(str::to_string),
+                token: env.rate("RATE_LIMIT_TOKEN_REFRESH", 300.0, 30.0)?,
+                verify: env.rate("RATE_LIMIT_VERIFY", 300.0, 30.0)?,
+                otp: env.rate("RATE_LIMIT_OTP", 300.0, 30.0)?,
+                anonymous: {
+                    let r = env.rate("RATE_LIMIT_ANONYMOUS_USERS", 3600.0, 30.0)?;
+                    Rate::new(r.events, r.per, r.events.max(1.0))
+                },
+                email_sent: {
+                    let r = env.rate("RATE_LIMIT_EMAIL_SENT", 3600.0, 30.0)?;
+                    Rate::new(r.events, r.per, r.events)
+                },
+            },
+            hash_threads: env
+                .number(&["BUCKETBASE_AUTH_HASH_THREADS"], hash_threads)?
+                .max(1),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vars(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn parses_go_durations() {
+        assert_eq!(parse_duration("60s"), Some(Duration::from_secs(60)));
+        assert_eq!(parse_duration("1h30m"), Some(Duration::from_secs(5400)));
+        assert_eq!(parse_duration("250ms"), Some(Duration::from_millis(250)));
+        assert_eq!(parse_duration("12"), Some(Duration::from_secs(12)));
+        assert_eq!(parse_duration("5 parsecs"), None);
+    }
+
+    #[test]
+    fn reads_both_naming_schemes() {
+        let c = Config::from_env(
+            &vars(&[
+                ("ENABLE_EMAIL_AUTOCONFIRM", "true"),
+                ("GOTRUE_DISABLE_SIGNUP", "true"),
+                ("ADDITIONAL_REDIRECT_URLS", "http://a.test/**, myapp://cb"),
+                ("GOTRUE_RATE_LIMIT_TOKEN_REFRESH", "1000"),
+            ]),
+            "http://site.test/",
+            None,
+            3600,
+        )
+        .expect("config");
+        assert!(c.mailer.autoconfirm);
+        assert!(c.disable_signup);
+        assert_eq!(c.site_url, "http://site.test");
+        assert_eq!(c.uri_allow_list, vec!["http://a.test/**", "myapp://cb"]);
+        assert_eq!(c.rate_limits.token.events, 1000.0);
+        assert_eq!(c.password_min_length, 6);
+    }
+
+    #[test]
+    fn defaults_are_gotrues() {
+        let c = Config::default();
+        assert_eq!(c.refresh_token_reuse_interval, 10);
+        assert_eq!(c.rate_limits.token, Rate::new(150.0, 300.0, 30.0));
+        assert_eq!(c.mailer.otp_length, 6);
+        assert!(!c.anonymous_enabled);
+    }
+}

@@ -1,0 +1,182 @@
+//! GoTrue's request rate limits (`internal/api/apilimiter`, tollbooth token buckets keyed by the
+//! client IP) and its instance-wide limit on outgoing mail (`RATE_LIMIT_EMAIL_SENT`).
+//! The IP is the value of `GOTRUE_RATE_LIMIT_HEADER` when configured (first entry of a list, as
+//! upstream), else the peer address (GoTrue applies no IP limit without the header; Bucketbase
+//! faces clients directly, so it limits by peer address instead).
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use crate::config::Rate;
+use crate::error::{code, Error, Result};
+
+/// The limited endpoint families.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Limit {
+    /// `/token`.
+    Token,
+    /// `/verify`.
+    Verify,
+    /// `/otp`, `/magiclink`, `/recover`, `/resend`, `/signup`, `PUT /user`.
+    Otp,
+    /// Anonymous sign-ins.
+    Anonymous,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Bucket {
+    tokens: f64,
+    at: Instant,
+}
+
+impl Bucket {
+    fn take(&mut self, rate: &Rate, now: Instant) -> bool {
+        let per_sec = if rate.per > 0.0 {
+            rate.events / rate.per
+        } else {
+            f64::INFINITY
+        };
+        let elapsed = now.saturating_duration_since(self.at).as_secs_f64();
+        self.tokens = (self.tokens + elapsed * per_sec).min(rate.burst.max(1.0));
+        self.at = now;
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
+}
+
+/// The limiter state shared by all requests.
+#[derive(Debug, Clone)]
+pub struct Limiter {
+    rates: Arc<HashMap<Limit, Rate>>,
+    email: Rate,
+    buckets: Arc<Mutex<HashMap<(Limit, String), Bucket>>>,
+    email_bucket: Arc<Mutex<Option<Bucket>>>,
+}
+
+impl Limiter {
+    /// A limiter with the configured rates.
+    pub fn new(limits: &crate::config::RateLimits) -> Self {
+        let rates = HashMap::from([
+            (Limit::Token, limits.token),
+            (Limit::Verify, limits.verify),
+            (Limit::Otp, limits.otp),
+            (Limit::Anonymous, limits.anonymous),
+        ]);
+        Self {
+            rates: Arc::new(rates),
+            email: limits.email_sent,
+            buckets: Arc::new(Mutex::new(HashMap::new())),
+            email_bucket: Arc::new(Mutex::new(None)),
+        }
+    }
+
+    /// Takes one request of `limit` for client `key`; 429 `over_request_rate_limit` when empty.
+    pub fn check(&self, limit: Limit, key: &str) -> Result<()> {
+        let Some(rate) = self.rates.get(&limit) else {
+            return Ok(());
+        };
+        let now = Instant::now();
+        let mut buckets = self
+            .buckets
+            .lock()
+            .map_err(|_| Error::internal("rate limiter poisoned"))?;
+        // Forget idle clients now and then (tollbooth's expirable buckets).
+        if buckets.len() > 100_000 {
+            buckets.retain(|_, b| now.saturating_duration_since(b.at).as_secs() < 3600);
+        }
+        let bucket = buckets.entry((limit, key.to_string())).or_insert(Bucket {
+            tokens: rate.burst.max(1.0),
+            at: now,
+        });
+        if bucket.take(rate, now) {
+            Ok(())
+        } else {
+            Err(Error::too_many(
+                code::OVER_REQUEST_RATE_LIMIT,
+                "Request rate limit reached",
+            ))
+        }
+    }
+
+    /// Takes one outgoing mail from the instance-wide budget; 429 `over_email_send_rate_limit`.
+    pub fn check_email(&self) -> Result<()> {
+        if self.email.events <= 0.0 {
+            return Err(email_limit());
+        }
+        let now = Instant::now();
+        let mut slot = self
+            .email_bucket
+            .lock()
+            .map_err(|_| Error::internal("rate limiter poisoned"))?;
+        let bucket = slot.get_or_insert(Bucket {
+            tokens: self.email.burst.max(1.0),
+            at: now,
+        });
+        if bucket.take(&self.email, now) {
+            Ok(())
+        } else {
+            Err(email_limit())
+        }
+    }
+}
+
+fn email_limit() -> Error {
+    Error::too_many(
+        code::OVER_EMAIL_SEND_RATE_LIMIT,
+        "email rate limit exceeded",
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::RateLimits;
+
+    fn limits(burst: f64) -> RateLimits {
+        let r = Rate {
+            events: 1.0,
+            per: 3600.0,
+            burst,
+        };
+        RateLimits {
+            header: None,
+            token: r,
+            verify: r,
+            otp: r,
+            anonymous: r,
+            email_sent: Rate {
+                events: 2.0,
+                per: 3600.0,
+                burst: 2.0,
+            },
+        }
+    }
+
+    #[test]
+    fn bursts_then_refuses_per_client() {
+        let l = Limiter::new(&limits(3.0));
+        for _ in 0..3 {
+            assert!(l.check(Limit::Token, "1.2.3.4").is_ok());
+        }
+        let e = l.check(Limit::Token, "1.2.3.4").expect_err("limited");
+        assert_eq!(e.code(), "over_request_rate_limit");
+        assert!(l.check(Limit::Token, "5.6.7.8").is_ok());
+        assert!(l.check(Limit::Verify, "1.2.3.4").is_ok());
+    }
+
+    #[test]
+    fn email_budget_is_global() {
+        let l = Limiter::new(&limits(3.0));
+        assert!(l.check_email().is_ok());
+        assert!(l.check_email().is_ok());
+        assert_eq!(
+            l.check_email().expect_err("limited").code(),
+            "over_email_send_rate_limit"
+        );
+    }
+}

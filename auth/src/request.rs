@@ -1,0 +1,344 @@
+//! What every `/auth/v1` handler reads from the request, as GoTrue's middleware and helpers
+//! provide it (`retrieveRequestParams`, `requireAuthentication`, `requireAdminCredentials`,
+//! `utilities.GetIPAddress`, `GetReferrer`): the JSON body with GoTrue's `bad_json` error, the
+//! client IP, the external URL for links, the query, and the caller behind a user or admin JWT.
+
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+
+use axum::body::Bytes;
+use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::HeaderMap;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+use uuid::Uuid;
+
+use crate::db::Tx;
+use crate::error::{code, Error, Result};
+use crate::user::User;
+use crate::State;
+
+/// GoTrue's request body limit (1 MB).
+pub const MAX_BODY: usize = 1 << 20;
+
+/// A JSON body; an empty body is `{}`. Unknown fields are ignored.
+#[derive(Debug)]
+pub struct JsonBody<T>(pub T);
+
+impl<T: DeserializeOwned> FromRequest<State> for JsonBody<T> {
+    type Rejection = Error;
+
+    async fn from_request(req: Request, state: &State) -> Result<Self> {
+        let bytes = Bytes::from_request(req, state).await.map_err(|_| {
+            Error::api(
+                axum::http::StatusCode::PAYLOAD_TOO_LARGE,
+                "request_entity_too_large",
+                "Request body too large",
+            )
+        })?;
+        parse_body(&bytes).map(JsonBody)
+    }
+}
+
+/// Parses a JSON body the way GoTrue does (`{}` when empty, 400 `bad_json` when malformed).
+pub fn parse_body<T: DeserializeOwned>(bytes: &[u8]) -> Result<T> {
+    let text = if bytes.iter().all(u8::is_ascii_whitespace) {
+        &b"{}"[..]
+    } else {
+        bytes
+    };
+    serde_json::from_slice(text).map_err(|e| {
+        Error::bad_request(
+            code::BAD_JSON,
+            format!("Could not parse request body as JSON: {e}"),
+        )
+    })
+}
+
+/// Facts about the request every handler may need.
+#[derive(Debug, Clone)]
+pub struct RequestInfo {
+    /// The client IP as text (`""` when unknown).
+    pub ip: String,
+    /// The `User-Agent` header.
+    pub user_agent: Option<String>,
+    /// The public base URL (`API_EXTERNAL_URL`, else `http://<Host>`), without trailing slash.
+    pub external_url: String,
+    /// The query parameters.
+    pub query: HashMap<String, String>,
+    /// The headers.
+    pub headers: HeaderMap,
+}
+
+impl RequestInfo {
+    /// The `redirect_to` the client asked for (header, then query), if any.
+    pub fn redirect_to(&self) -> Option<&str> {
+        self.headers
+            .get("redirect_to")
+            .and_then(|v| v.to_str().ok())
+            .or_else(|| self.query.get("redirect_to").map(String::as_str))
+            .filter(|s| !s.is_empty())
+    }
+
+    /// The `Referer` header.
+    pub fn referer(&self) -> Option<&str> {
+        self.headers
+            .get(axum::http::header::REFERER)
+            .and_then(|v| v.to_str().ok())
+    }
+
+    /// The JWT issuer (`JWT_ISSUER`, else `<external url>/auth/v1`).
+    pub fn issuer(&self, state: &State) -> String {
+        state
+            .config()
+            .jwt_issuer
+            .clone()
+            .unwrap_or_else(|| format!("{}/auth/v1", self.external_url))
+    }
+
+    /// The audience requested by `X-JWT-AUD`, else the configured one.
+    pub fn aud(&self, state: &State) -> String {
+        self.headers
+            .get("x-jwt-aud")
+            .and_then(|v| v.to_str().ok())
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+            .unwrap_or_else(|| state.config().jwt_aud.clone())
+    }
+
+    /// The IP as an `inet`-compatible value, or `None`.
+    pub fn inet(&self) -> Option<String> {
+        self.ip.parse::<IpAddr>().ok().map(|ip| ip.to_string())
+    }
+}
+
+impl FromRequestParts<State> for RequestInfo {
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, state: &State) -> Result<Self> {
+        let header_ip = state
+            .config()
+            .rate_limits
+            .header
+            .as_deref()
+            .and_then(|h| parts.headers.get(h))
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(',').next())
+            .map(|v| v.trim().to_string())
+            .filter(|v| !v.is_empty());
+        let peer = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|c| c.0.ip().to_string());
+        let ip = header_ip.or(peer).unwrap_or_default();
+        let external_url = match &state.config().api_external_url {
+            Some(u) => u.clone(),
+            None => {
+                let host = parts
+                    .headers
+                    .get(axum::http::header::HOST)
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("localhost");
+                format!("http://{host}")
+            }
+        };
+        let query = parts
+            .uri
+            .query()
+            .map(|q| {
+                url::form_urlencoded::parse(q.as_bytes())
+                    .into_owned()
+                    .collect()
+            })
+            .unwrap_or_default();
+        Ok(Self {
+            ip,
+            user_agent: parts
+                .headers
+                .get(axum::http::header::USER_AGENT)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string),
+            external_url,
+            query,
+            headers: parts.headers.clone(),
+        })
+    }
+}
+
+/// The session behind a user JWT's `session_id`.
+#[derive(Debug, Clone)]
+pub struct SessionRow {
+    /// `auth.sessions.id`.
+    pub id: Uuid,
+    /// `created_at`.
+    pub created_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+/// A caller authenticated by a user access token (GoTrue's `requireAuthentication`).
+#[derive(Debug, Clone)]
+pub struct Authed {
+    /// The verified claims.
+    pub claims: Value,
+    /// The user of `sub`.
+    pub user: User,
+    /// The session of `session_id`, when the token has one.
+    pub session: Option<SessionRow>,
+}
+
+fn bearer(headers: &HeaderMap) -> Result<String> {
+    let value = headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let (scheme, token) = value.split_once(' ').unwrap_or((value, ""));
+    let token = token.trim();
+    if !scheme.eq_ignore_ascii_case("bearer") || token.is_empty() {
+        return Err(Error::unauthorized(
+            code::NO_AUTHORIZATION,
+            "This endpoint requires a valid Bearer token",
+        ));
+    }
+    Ok(token.to_string())
+}
+
+fn verify(state: &State, token: &str) -> Result<Value> {
+    state
+        .keys()
+        .verify(token, chrono::Utc::now().timestamp())
+        .map_err(|e| {
+            Error::forbidden(
+                code::BAD_JWT,
+                format!("invalid JWT: unable to parse or verify signature, {e}"),
+            )
+        })
+}
+
+/// Authenticates the user behind the bearer token and loads user and session.
+pub async fn authenticate_user(state: &State, headers: &HeaderMap, tx: &mut Tx) -> Result<Authed> {
+    let token = bearer(headers)?;
+    if token.starts_with("sb_") {
+        return Err(Error::forbidden(
+            code::BAD_JWT,
+            "invalid claim: missing sub claim",
+        ));
+    }
+    let claims = verify(state, &token)?;
+    let sub = claims.get("sub").and_then(Value::as_str).unwrap_or("");
+    if sub.is_empty() {
+        return Err(Error::forbidden(
+            code::BAD_JWT,
+            "invalid claim: missing sub claim",
+        ));
+    }
+    let id = Uuid::parse_str(sub).map_err(|_| {
+        Error::bad_request(code::BAD_JWT, "invalid claim: sub claim must be a UUID")
+    })?;
+    let user = crate::user::find_by_id(tx, id, false)
+        .await?
+        .ok_or_else(|| {
+            Error::forbidden(
+                code::USER_NOT_FOUND,
+                "User from sub claim in JWT does not exist",
+            )
+        })?;
+    let mut session = None;
+    if let Some(sid) = claims
+        .get("session_id")
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty())
+    {
+        let sid = Uuid::parse_str(sid).map_err(|_| {
+            Error::forbidden(
+                code::BAD_JWT,
+                "invalid claim: session_id claim must be a UUID",
+            )
+        })?;
+        if !sid.is_nil() {
+            let row = tx
+                .query_opt(
+                    "select id, created_at from auth.sessions where id = $1",
+                    &[&sid],
+                )
+                .await?
+                .ok_or_else(|| {
+                    Error::forbidden(
+                        code::SESSION_NOT_FOUND,
+                        "Session from session_id claim in JWT does not exist",
+                    )
+                })?;
+            session = Some(SessionRow {
+                id: row.try_get(0)?,
+                created_at: row.try_get(1)?,
+            });
+        }
+    }
+    if user.is_banned() {
+        return Err(Error::forbidden(code::USER_BANNED, "User is banned"));
+    }
+    Ok(Authed {
+        claims,
+        user,
+        session,
+    })
+}
+
+/// Requires an admin bearer (role in `JWT_ADMIN_ROLES`, or an `sb_secret_…` key); returns the role.
+pub fn require_admin(state: &State, headers: &HeaderMap) -> Result<String> {
+    let token = bearer(headers)?;
+    let role = if token.starts_with("sb_") {
+        state
+            .keys()
+            .opaque_role(&token)
+            .map_err(|_| Error::forbidden(code::BAD_JWT, "Invalid token"))?
+            .to_string()
+    } else {
+        let claims = verify(state, &token)?;
+        claims
+            .get("role")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string()
+    };
+    if state.config().jwt_admin_roles.contains(&role) {
+        Ok(role)
+    } else {
+        Err(Error::forbidden(code::NOT_ADMIN, "User not allowed"))
+    }
+}
+
+/// Middleware for routes behind the gateway's key check (all but the browser-navigation ones):
+/// an `apikey` header, when present, must be a valid key; with none at all, the bearer must be a
+/// valid key or token, unless anonymous access without a key is configured.
+pub async fn require_api_key(
+    axum::extract::State(state): axum::extract::State<State>,
+    req: Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let headers = req.headers();
+    let apikey = headers
+        .get("apikey")
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| !v.is_empty());
+    let now = chrono::Utc::now().timestamp();
+    let ok = match apikey {
+        Some(k) if k.starts_with("sb_") => state.keys().opaque_role(k).is_ok(),
+        Some(k) => state.keys().verify(k, now).is_ok(),
+        None => match bearer(headers) {
+            Ok(t) if t.starts_with("sb_") => state.keys().opaque_role(&t).is_ok(),
+            Ok(t) => state.keys().verify(&t, now).is_ok(),
+            Err(_) => state.keys().config().anon_without_key,
+        },
+    };
+    if ok {
+        next.run(req).await
+    } else {
+        let message = if apikey.is_none() && bearer(headers).is_err() {
+            "No API key found in request"
+        } else {
+            "Invalid API key"
+        };
+        Error::unauthorized(code::NO_AUTHORIZATION, message).into_response()
+    }
+}

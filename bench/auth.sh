@@ -1,0 +1,109 @@
+#!/usr/bin/env bash
+# Auth benchmark for an already-built release binary, against `bucketbase start`:
+#   (a) token refresh with rotation (grant_type=refresh_token), requests/s at 16 and 64
+#       connections: every connection refreshes its own session's chain (bench/auth-refresh.lua)
+#   (b) password sign-in (grant_type=password) requests/s at 16 connections; new hashes are
+#       Argon2id m=19456 KiB, t=2, p=1, hashed on BUCKETBASE_AUTH_HASH_THREADS (default: CPUs)
+#   (c) GET /auth/v1/health latency (p50/p99, one connection) while (b) saturates the CPU
+#
+#   cargo build --release -p bucketbase-server && bench/auth.sh
+#
+# Needs wrk (apt-get install -y wrk) and curl. Environment: BUCKETBASE_BIN (default
+# target/release/bucketbase), DURATION (seconds per run, default 10), BENCH_PORT (default 57421;
+# the database uses BENCH_PORT + 1). Rate limits are raised for the run: they would otherwise
+# answer 429 after 30 requests per IP, which is what they are for.
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+bin="${BUCKETBASE_BIN:-${CARGO_TARGET_DIR:-target}/release/bucketbase}"
+duration="${DURATION:-10}"
+port="${BENCH_PORT:-57421}"
+url="http://127.0.0.1:$port"
+
+[ -x "$bin" ] || {
+    echo "bench/auth.sh: $bin not found; build it with: cargo build --release -p bucketbase-server" >&2
+    exit 1
+}
+for tool in wrk curl; do
+    command -v "$tool" >/dev/null || {
+        echo "bench/auth.sh: needs $tool" >&2
+        exit 1
+    }
+done
+
+work="$(mktemp -d "${TMPDIR:-/tmp}/bucketbase-auth-bench.XXXXXX")"
+chmod 755 "$work"
+server_pid=""
+cleanup() {
+    if [ -n "$server_pid" ]; then
+        kill -TERM "$server_pid" 2>/dev/null || true
+        wait "$server_pid" 2>/dev/null || true
+    fi
+    rm -rf "$work"
+}
+trap cleanup EXIT
+
+unset DATABASE_URL PGRST_DB_URI POSTGRES_HOST POSTGRES_PORT POSTGRES_DB POSTGRES_USER \
+    POSTGRES_PASSWORD JWT_SECRET ANON_KEY SERVICE_ROLE_KEY BUCKETBASE_HOST BUCKETBASE_PORT \
+    BUCKETBASE_DATA_DIR
+export RUST_LOG="${RUST_LOG:-warn}"
+
+ENABLE_EMAIL_AUTOCONFIRM=true \
+    GOTRUE_RATE_LIMIT_TOKEN_REFRESH=1000000000 \
+    GOTRUE_RATE_LIMIT_OTP=1000000000 \
+    "$bin" start --data-dir "$work/data" --port "$port" >"$work/server.log" 2>&1 &
+server_pid=$!
+for _ in $(seq 1 600); do
+    grep -q '^service_role key:' "$work/server.log" 2>/dev/null && break
+    kill -0 "$server_pid" 2>/dev/null || {
+        cat "$work/server.log" >&2
+        exit 1
+    }
+    sleep 0.1
+done
+anon="$(sed -n 's/^anon key:[[:space:]]*//p' "$work/server.log" | head -1)"
+service="$(sed -n 's/^service_role key:[[:space:]]*//p' "$work/server.log" | head -1)"
+[ -n "$anon" ] && [ -n "$service" ] || {
+    echo "bench/auth.sh: server did not print its keys" >&2
+    cat "$work/server.log" >&2
+    exit 1
+}
+
+api() { # method path key [json]
+    curl -sS -X "$1" "$url/auth/v1$2" -H "apikey: $anon" -H "Authorization: Bearer $3" \
+        -H 'Content-Type: application/json' ${4:+-d "$4"}
+}
+
+echo "== setup: 80 confirmed users, one session each"
+: >"$work/tokens"
+for i in $(seq 1 80); do
+    api POST /admin/users "$service" \
+        "{\"email\":\"bench$i@example.com\",\"password\":\"bench-password\",\"email_confirm\":true}" >/dev/null
+    api POST '/token?grant_type=password' "$anon" \
+        "{\"email\":\"bench$i@example.com\",\"password\":\"bench-password\"}" >"$work/last.json"
+    grep -o '"refresh_token":"[a-z0-9]*"' "$work/last.json" | cut -d'"' -f4 >>"$work/tokens" || true
+done
+[ "$(wc -l <"$work/tokens")" -eq 80 ] || {
+    echo "bench/auth.sh: could not create the sessions; last answer:" >&2
+    cat "$work/last.json" >&2
+    exit 1
+}
+
+export TOKENS_FILE="$work/tokens" ANON_KEY="$anon"
+echo "== (a) token refresh with rotation, ${duration} s per run"
+echo -n "16 connections: "
+TOKEN_OFFSET=0 wrk -t16 -c16 -d"${duration}s" -s bench/auth-refresh.lua "$url" | grep '^refresh:'
+echo -n "64 connections: "
+TOKEN_OFFSET=16 wrk -t64 -c64 -d"${duration}s" -s bench/auth-refresh.lua "$url" | grep '^refresh:'
+
+echo "== (b) password sign-in (Argon2id m=19456 KiB t=2 p=1; bcrypt-imported users verify bcrypt once), 16 connections"
+echo "== (c) GET /auth/v1/health on one connection during (b)"
+export BENCH_EMAIL=bench1@example.com BENCH_PASSWORD=bench-password
+wrk -t1 -c1 -d"${duration}s" --latency "$url/auth/v1/health" >"$work/health.txt" &
+health_pid=$!
+wrk -t4 -c16 -d"${duration}s" -s bench/auth-signin.lua "$url" | grep '^sign-in:'
+wait "$health_pid"
+awk '/Latency Distribution/{f=1} f && /50%|90%|99%/{printf "health under load: %s %s\n", $1, $2}' "$work/health.txt"
+grep 'Requests/sec' "$work/health.txt" | sed 's/^/health under load: /'
+echo "machine: $(nproc) CPUs, $(awk '/MemTotal/{printf "%.0f GiB", $2/1048576}' /proc/meminfo)"

@@ -1,0 +1,411 @@
+//! Auth: the password grant, refresh-token rotation, the reuse rules (parent of the active token,
+//! the reuse interval, detected reuse revoking the session), the two-tab refresh race, logout
+//! scopes, `GET`/`PUT /user`, bcrypt import and upgrade, and the `/token` rate limit.
+
+mod auth_support;
+
+use auth_support::{claims, spawn, spawn_autoconfirm};
+use reqwest::{Method, StatusCode};
+use serde_json::json;
+
+#[tokio::test]
+async fn password_grant_answers_sessions_and_refuses_without_enumeration() {
+    let ctx = spawn_autoconfirm(&[]).await;
+    let s = ctx.confirmed_session("pat@example.com", "secret-pw").await;
+    assert_eq!(s["user"]["email"], "pat@example.com");
+    let c = claims(s["access_token"].as_str().expect("jwt"));
+    assert_eq!(c["amr"][0]["method"], "password");
+
+    let wrong = ctx.sign_in("pat@example.com", "wrong-pw").await;
+    let unknown = ctx.sign_in("nobody@example.com", "wrong-pw").await;
+    assert_eq!(wrong.status, StatusCode::BAD_REQUEST);
+    assert_eq!(wrong.body, unknown.body);
+    assert_eq!(wrong.body["code"], "invalid_credentials");
+
+    let weak = ctx.confirmed_session("weak@example.com", "123456").await;
+    assert!(weak.get("weak_password").is_none());
+
+    let r = ctx
+        .post(
+            "/token?grant_type=password",
+            json!({"email": "pat@example.com"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    let r = ctx.post("/token?grant_type=magic", json!({})).await;
+    assert_eq!(r.body["code"], "invalid_credentials");
+    assert_eq!(r.body["message"], "unsupported_grant_type");
+    assert!(
+        ctx.count("select count(*) from auth.audit_log_entries where payload->>'action' = 'login'")
+            .await
+            >= 2
+    );
+}
+
+#[tokio::test]
+async fn refresh_rotates_and_the_parent_returns_the_active_token() {
+    let ctx = spawn_autoconfirm(&[("GOTRUE_SECURITY_REFRESH_TOKEN_REUSE_INTERVAL", "0")]).await;
+    let s = ctx.confirmed_session("rot@example.com", "secret-pw").await;
+    let t1 = s["refresh_token"].as_str().expect("rt").to_string();
+    let sid = claims(s["access_token"].as_str().expect("jwt"))["session_id"].clone();
+
+    let r1 = ctx.refresh(&t1).await;
+    assert_eq!(r1.status, StatusCode::OK, "{:?}", r1.body);
+    let t2 = r1.body["refresh_token"].as_str().expect("rt").to_string();
+    assert_ne!(t1, t2);
+    let c = claims(r1.body["access_token"].as_str().expect("jwt"));
+    assert_eq!(c["session_id"], sid, "same session");
+    assert_eq!(
+        c["amr"][0]["method"], "password",
+        "amr kept from the sign-in"
+    );
+    assert_eq!(r1.body["user"]["email"], "rot@example.com");
+    assert_eq!(
+        ctx.count(&format!(
+            "select count(*) from auth.refresh_tokens where token = '{t2}' and parent = '{t1}' and not revoked"
+        ))
+        .await,
+        1
+    );
+    assert_eq!(
+        ctx.count(&format!(
+            "select count(*) from auth.refresh_tokens where token = '{t1}' and revoked"
+        ))
+        .await,
+        1
+    );
+
+    // The client lost the answer: its old token (parent of the active one) gives the active
+    // token back, without minting another.
+    let again = ctx.refresh(&t1).await;
+    assert_eq!(again.status, StatusCode::OK, "{:?}", again.body);
+    assert_eq!(again.body["refresh_token"], t2.as_str());
+
+    // Rotate once more: now t1 is a grandparent, outside the (zero) reuse interval: reuse.
+    let r2 = ctx.refresh(&t2).await;
+    let t3 = r2.body["refresh_token"].as_str().expect("rt").to_string();
+    let reuse = ctx.refresh(&t1).await;
+    assert_eq!(reuse.status, StatusCode::BAD_REQUEST);
+    assert_eq!(reuse.body["code"], "refresh_token_already_used");
+    assert_eq!(reuse.body["message"], "Invalid Refresh Token: Already Used");
+    // The whole session is gone: t3 no longer works, neither does the access token.
+    let dead = ctx.refresh(&t3).await;
+    assert_eq!(dead.status, StatusCode::BAD_REQUEST);
+    assert!(
+        ["refresh_token_not_found", "session_not_found"]
+            .contains(&dead.body["code"].as_str().unwrap_or("")),
+        "{:?}",
+        dead.body
+    );
+    let u = ctx
+        .user(r2.body["access_token"].as_str().expect("jwt"))
+        .await;
+    assert_eq!(u.status, StatusCode::FORBIDDEN);
+    assert_eq!(u.body["code"], "session_not_found");
+
+    let unknown = ctx.refresh("abcdefghijkl").await;
+    assert_eq!(unknown.status, StatusCode::BAD_REQUEST);
+    assert_eq!(unknown.body["code"], "refresh_token_not_found");
+}
+
+#[tokio::test]
+async fn reuse_within_the_interval_returns_the_active_token() {
+    let ctx = spawn_autoconfirm(&[]).await;
+    let s = ctx.confirmed_session("tabs@example.com", "secret-pw").await;
+    let t1 = s["refresh_token"].as_str().expect("rt").to_string();
+    let t2 = ctx.refresh(&t1).await.body["refresh_token"]
+        .as_str()
+        .expect("rt")
+        .to_string();
+    let t3 = ctx.refresh(&t2).await.body["refresh_token"]
+        .as_str()
+        .expect("rt")
+        .to_string();
+    // t1 was revoked seconds ago (default interval 10 s): answered with the active token.
+    let r = ctx.refresh(&t1).await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    assert_eq!(r.body["refresh_token"], t3.as_str());
+    assert_eq!(
+        ctx.count("select count(*) from auth.refresh_tokens where not revoked")
+            .await,
+        1
+    );
+}
+
+#[tokio::test]
+async fn concurrent_refreshes_of_one_token_never_fork_the_session() {
+    let ctx = spawn_autoconfirm(&[("GOTRUE_RATE_LIMIT_TOKEN_REFRESH", "100000")]).await;
+    for round in 0..5 {
+        let email = format!("race{round}@example.com");
+        let s = ctx.confirmed_session(&email, "secret-pw").await;
+        let t = s["refresh_token"].as_str().expect("rt").to_string();
+        let (a, b, c) = tokio::join!(ctx.refresh(&t), ctx.refresh(&t), ctx.refresh(&t));
+        for r in [&a, &b, &c] {
+            assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+        }
+        assert_eq!(a.body["refresh_token"], b.body["refresh_token"]);
+        assert_eq!(b.body["refresh_token"], c.body["refresh_token"]);
+        let sid = claims(s["access_token"].as_str().expect("jwt"))["session_id"]
+            .as_str()
+            .expect("sid")
+            .to_string();
+        assert_eq!(
+            ctx.count(&format!(
+                "select count(*) from auth.refresh_tokens where session_id = '{sid}' and not revoked"
+            ))
+            .await,
+            1,
+            "one active token per session"
+        );
+        assert_eq!(
+            ctx.count(&format!(
+                "select count(*) from auth.refresh_tokens where parent = '{t}'"
+            ))
+            .await,
+            1,
+            "one child"
+        );
+    }
+}
+
+#[tokio::test]
+async fn logout_scopes() {
+    let ctx = spawn_autoconfirm(&[]).await;
+    let a = ctx.confirmed_session("out@example.com", "secret-pw").await;
+    let b = ctx.sign_in("out@example.com", "secret-pw").await.body;
+    let c = ctx.sign_in("out@example.com", "secret-pw").await.body;
+    let token = |s: &serde_json::Value| s["access_token"].as_str().expect("jwt").to_string();
+    assert_eq!(ctx.count("select count(*) from auth.sessions").await, 3);
+
+    let r = ctx
+        .call(Method::POST, "/logout?scope=local", Some(&token(&a)), None)
+        .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT);
+    assert_eq!(ctx.count("select count(*) from auth.sessions").await, 2);
+    assert_eq!(ctx.user(&token(&a)).await.body["code"], "session_not_found");
+
+    let r = ctx
+        .call(Method::POST, "/logout?scope=others", Some(&token(&b)), None)
+        .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT);
+    assert_eq!(ctx.count("select count(*) from auth.sessions").await, 1);
+    assert_eq!(ctx.user(&token(&b)).await.status, StatusCode::OK);
+    assert_eq!(ctx.user(&token(&c)).await.status, StatusCode::FORBIDDEN);
+
+    let d = ctx.sign_in("out@example.com", "secret-pw").await.body;
+    let r = ctx
+        .call(Method::POST, "/logout", Some(&token(&d)), None)
+        .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT);
+    assert_eq!(ctx.count("select count(*) from auth.sessions").await, 0);
+    let refresh = ctx.refresh(d["refresh_token"].as_str().expect("rt")).await;
+    assert_eq!(refresh.status, StatusCode::BAD_REQUEST);
+
+    let r = ctx
+        .call(Method::POST, "/logout?scope=bogus", Some(&token(&d)), None)
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    let r = ctx.call(Method::POST, "/logout", None, None).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "anon key has no sub");
+    assert!(
+        ctx.count(
+            "select count(*) from auth.audit_log_entries where payload->>'action' = 'logout'"
+        )
+        .await
+            >= 3
+    );
+}
+
+#[tokio::test]
+async fn get_and_update_user() {
+    let ctx = spawn_autoconfirm(&[]).await;
+    let s = ctx.confirmed_session("me@example.com", "secret-pw").await;
+    let access = s["access_token"].as_str().expect("jwt").to_string();
+    let other = ctx.sign_in("me@example.com", "secret-pw").await.body;
+
+    let u = ctx.user(&access).await;
+    assert_eq!(u.status, StatusCode::OK);
+    assert_eq!(u.body["email"], "me@example.com");
+
+    let r = ctx
+        .call(
+            Method::PUT,
+            "/user",
+            Some(&access),
+            Some(json!({"data": {"theme": "dark", "email_verified": null}})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    assert_eq!(r.body["user_metadata"], json!({"theme": "dark"}));
+
+    let same = ctx
+        .call(
+            Method::PUT,
+            "/user",
+            Some(&access),
+            Some(json!({"password": "secret-pw"})),
+        )
+        .await;
+    assert_eq!(same.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(same.body["code"], "same_password");
+
+    let pw = ctx
+        .call(
+            Method::PUT,
+            "/user",
+            Some(&access),
+            Some(json!({"password": "new-secret"})),
+        )
+        .await;
+    assert_eq!(pw.status, StatusCode::OK, "{:?}", pw.body);
+    assert_eq!(
+        ctx.sign_in("me@example.com", "secret-pw").await.status,
+        StatusCode::BAD_REQUEST
+    );
+    assert_eq!(
+        ctx.sign_in("me@example.com", "new-secret").await.status,
+        StatusCode::OK
+    );
+    // The password change ended the other session, not this one.
+    assert_eq!(ctx.user(&access).await.status, StatusCode::OK);
+    assert_eq!(
+        ctx.user(other["access_token"].as_str().expect("jwt"))
+            .await
+            .status,
+        StatusCode::FORBIDDEN
+    );
+
+    let admin_only = ctx
+        .call(
+            Method::PUT,
+            "/user",
+            Some(&access),
+            Some(json!({"app_metadata": {"role": "admin"}})),
+        )
+        .await;
+    assert_eq!(admin_only.status, StatusCode::FORBIDDEN);
+    assert_eq!(admin_only.body["code"], "not_admin");
+
+    // Forged and missing tokens.
+    let forged = ctx
+        .app
+        .keys
+        .sign(&json!({"sub": "not-a-uuid", "role": "authenticated"}));
+    let r = ctx.user(&forged).await;
+    assert_eq!(r.body["code"], "bad_jwt");
+    let bad = format!("{}x", &access[..access.len() - 1]);
+    let r = ctx.user(&bad).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    assert_eq!(r.body["code"], "bad_jwt");
+    let res = ctx
+        .app
+        .http
+        .get(format!("{}/auth/v1/user", ctx.app.url))
+        .header("apikey", &ctx.app.anon_key)
+        .header("x-supabase-api-version", "2024-01-01")
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    let body: serde_json::Value = res.json().await.expect("json");
+    assert_eq!(body["code"], "no_authorization");
+}
+
+#[tokio::test]
+async fn imported_bcrypt_users_sign_in_and_are_upgraded_to_argon2() {
+    let ctx = spawn(&[]).await;
+    // A row as a Supabase dump would restore it: a bcrypt `$2a$10$` hash.
+    let id = uuid::Uuid::new_v4();
+    ctx.app
+        .db
+        .execute(
+            "insert into auth.users (instance_id, id, aud, role, email, encrypted_password, \
+               email_confirmed_at, raw_app_meta_data, raw_user_meta_data, created_at, updated_at, \
+               confirmation_token, recovery_token, email_change_token_new, email_change) \
+             values ('00000000-0000-0000-0000-000000000000', $1, 'authenticated', 'authenticated', \
+               'legacy@example.com', extensions.crypt('imported-pw', extensions.gen_salt('bf', 10)), now(), \
+               '{\"provider\":\"email\",\"providers\":[\"email\"]}', '{}', now(), now(), '', '', '', '')",
+            &[&id],
+        )
+        .await
+        .expect("insert legacy user");
+    let before: String = ctx
+        .app
+        .db
+        .query_one(
+            "select encrypted_password from auth.users where id = $1",
+            &[&id],
+        )
+        .await
+        .expect("row")
+        .get(0);
+    assert!(before.starts_with("$2a$10$"), "{before}");
+    assert_eq!(
+        ctx.sign_in("legacy@example.com", "wrong").await.status,
+        StatusCode::BAD_REQUEST
+    );
+    let s = ctx.sign_in("legacy@example.com", "imported-pw").await;
+    assert_eq!(s.status, StatusCode::OK, "{:?}", s.body);
+    let after: String = ctx
+        .app
+        .db
+        .query_one(
+            "select encrypted_password from auth.users where id = $1",
+            &[&id],
+        )
+        .await
+        .expect("row")
+        .get(0);
+    assert!(after.starts_with("$argon2id$"), "{after}");
+    assert_eq!(
+        ctx.sign_in("legacy@example.com", "imported-pw")
+            .await
+            .status,
+        StatusCode::OK
+    );
+}
+
+#[tokio::test]
+async fn token_endpoint_is_rate_limited_per_ip() {
+    let ctx = spawn_autoconfirm(&[("GOTRUE_RATE_LIMIT_TOKEN_REFRESH", "5")]).await;
+    let mut limited = None;
+    for i in 0..40 {
+        let r = ctx.refresh("abcdefghijkl").await;
+        if r.status == StatusCode::TOO_MANY_REQUESTS {
+            limited = Some((i, r));
+            break;
+        }
+    }
+    let (i, r) = limited.expect("429 within 40 requests");
+    assert!(i >= 30, "burst of 30 first, got 429 at {i}");
+    assert_eq!(r.body["code"], "over_request_rate_limit");
+    // Another client IP (via the configured header) still passes.
+    let ctx2 = spawn_autoconfirm(&[
+        ("GOTRUE_RATE_LIMIT_TOKEN_REFRESH", "5"),
+        ("GOTRUE_RATE_LIMIT_HEADER", "X-Forwarded-For"),
+    ])
+    .await;
+    let send = |ip: &'static str| {
+        ctx2.app
+            .http
+            .post(format!(
+                "{}/auth/v1/token?grant_type=refresh_token",
+                ctx2.app.url
+            ))
+            .header("apikey", &ctx2.app.anon_key)
+            .header("x-forwarded-for", ip)
+            .json(&json!({"refresh_token": "abcdefghijkl"}))
+            .send()
+    };
+    for _ in 0..30 {
+        send("10.0.0.1").await.expect("request");
+    }
+    assert_eq!(
+        send("10.0.0.1").await.expect("request").status(),
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    assert_eq!(
+        send("10.0.0.2").await.expect("request").status(),
+        StatusCode::BAD_REQUEST
+    );
+}
