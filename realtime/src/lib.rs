@@ -1,1 +1,61 @@
-//! placeholder
+//! Supabase Realtime (Phoenix channels over /realtime/v1/websocket, REST broadcast at /realtime/v1/api/broadcast).
+//!
+//! Not implemented yet: this crate holds the service's public face (`Config`, `State`,
+//! `router`, `Error`) so the server composes it like the others, and every request answers
+//! `501` in the service's own error envelope until the service lands.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Router;
+
+/// Configuration of the service.
+#[derive(Debug, Clone, Default)]
+pub struct Config {}
+
+/// Shared state of the service (cheap to clone).
+#[derive(Debug, Clone, Default)]
+pub struct State {
+    /// The service configuration.
+    pub config: std::sync::Arc<Config>,
+}
+
+/// Errors of the service, rendered in its upstream envelope.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The endpoint exists upstream but is not implemented here yet.
+    #[error("not implemented yet")]
+    NotImplemented,
+}
+
+impl Error {
+    /// The HTTP status of the error.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Error::NotImplemented => StatusCode::NOT_IMPLEMENTED,
+        }
+    }
+
+    /// The machine-readable code of the error.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Error::NotImplemented => "NotImplemented",
+        }
+    }
+}
+
+impl IntoResponse for Error {
+    fn into_response(self) -> Response {
+        (
+            self.status(),
+            axum::Json(serde_json::json!({"message": self.to_string()})),
+        )
+            .into_response()
+    }
+}
+
+/// The router, mounted by the server under the service's prefix.
+pub fn router(state: State) -> Router {
+    Router::new()
+        .fallback(|| async { Error::NotImplemented })
+        .with_state(state)
+}

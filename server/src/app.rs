@@ -140,7 +140,7 @@ impl Application {
         };
         let db = Db {
             request: connect(&request_url, config.pool_size)?,
-            admin: connect(database_url, 8)?,
+            admin: connect(database_url, config.admin_pool_size)?,
             admin_url: database_url.to_string(),
         };
         let anon_key = config
@@ -179,6 +179,18 @@ impl Application {
             )
             .merge(bucketbase_rest::router(rest.clone()))
             .nest("/auth/v1", bucketbase_auth::router(auth))
+            .nest(
+                "/realtime/v1",
+                bucketbase_realtime::router(bucketbase_realtime::State::default()),
+            )
+            .nest(
+                "/storage/v1",
+                bucketbase_storage::router(bucketbase_storage::State::default()),
+            )
+            .nest(
+                "/functions/v1",
+                bucketbase_functions::router(bucketbase_functions::State::default()),
+            )
             .layer(cors())
             .layer(axum::middleware::map_response(
                 |mut res: axum::response::Response| async move {
