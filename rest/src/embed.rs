@@ -6,7 +6,11 @@ use serde_json::{json, Value};
 use crate::error::Error;
 use crate::schema::{Cardinality, QualifiedName, Relationship, SchemaCache};
 
-/// Finds the one relationship from `origin` that `name` (with `hint`) designates.
+/// Finds the one relationship from `origin` that `name` (with `hint`) designates, with
+/// `findRel`'s rules: self-relationships take the table name for the one-to-many side and the
+/// FK column for the many-to-one side; otherwise the name is the target table/view, the FK
+/// constraint or the FK column (tables only), and a hint is a constraint, a column of either
+/// side, or the junction of a many-to-many relationship.
 pub fn find_relationship(
     cache: &SchemaCache,
     origin: &QualifiedName,
@@ -14,59 +18,52 @@ pub fn find_relationship(
     hint: Option<&str>,
 ) -> Result<Relationship, Error> {
     let all = cache.relationships_from(origin);
-    let mut found: Vec<&Relationship> = all
+    let single_col = |r: &Relationship, col: &str| r.columns.len() == 1 && r.columns[0].0 == col;
+    let single_ref_col =
+        |r: &Relationship, col: &str| r.columns.len() == 1 && r.columns[0].1 == col;
+    let is_fk = |r: &Relationship| {
+        matches!(
+            r.cardinality,
+            Cardinality::ManyToOne | Cardinality::OneToMany | Cardinality::OneToOne
+        )
+    };
+    let found: Vec<&Relationship> = all
         .iter()
-        .filter(|r| match hint {
-            None => {
-                r.target.name == name
-                    || (!matches!(r.cardinality, Cardinality::ManyToMany(_))
-                        && r.constraint == name)
-                    || (matches!(
-                        r.cardinality,
-                        Cardinality::ManyToOne | Cardinality::OneToOne
-                    ) && r.columns.len() == 1
-                        && r.columns[0].0 == name
-                        && r.origin_holds_fk)
+        .filter(|r| {
+            if let Cardinality::Computed { function, .. } = &r.cardinality {
+                return function.name == name;
             }
-            Some(h) => {
-                r.target.name == name
-                    && (r.constraint == h
-                        || r.columns.iter().any(|(o, t)| o == h || t == h)
-                        || match &r.cardinality {
-                            Cardinality::ManyToMany(j) => {
-                                j.table.name == h
-                                    || j.origin_constraint == h
-                                    || j.target_constraint == h
-                            }
-                            _ => false,
-                        })
+            let target_is_view = cache.tables.get(&r.target).is_some_and(|t| t.is_view());
+            let is_self = r.origin == r.target;
+            if is_self {
+                return match hint {
+                    None => {
+                        (r.target.name == name && r.cardinality == Cardinality::OneToMany)
+                            || (single_col(r, name) && r.cardinality == Cardinality::ManyToOne)
+                    }
+                    Some(h) => {
+                        r.target.name == name
+                            && r.cardinality == Cardinality::OneToMany
+                            && single_ref_col(r, h)
+                    }
+                };
+            }
+            match hint {
+                None => {
+                    r.target.name == name
+                        || (is_fk(r) && r.constraint == name && !target_is_view)
+                        || (is_fk(r) && single_col(r, name) && !target_is_view)
+                }
+                Some(h) => {
+                    r.target.name == name
+                        && ((is_fk(r) && r.constraint == h)
+                            || (is_fk(r) && single_col(r, h))
+                            || (is_fk(r) && single_ref_col(r, h))
+                            || matches!(&r.cardinality, Cardinality::ManyToMany(j) if j.table.name == h))
+                }
             }
         })
         .collect();
-    // A self-referencing foreign key: the table's name means its children, the column means
-    // its parent.
-    if found.len() > 1 && hint.is_none() {
-        let by_table: Vec<&Relationship> = found
-            .iter()
-            .copied()
-            .filter(|r| {
-                !(r.origin == r.target
-                    && r.target.name == name
-                    && matches!(r.cardinality, Cardinality::ManyToOne))
-            })
-            .collect();
-        if !by_table.is_empty() {
-            found = by_table;
-        }
-        let exact: Vec<&Relationship> = found
-            .iter()
-            .copied()
-            .filter(|r| r.constraint == name || r.columns.iter().any(|(o, _)| o == name))
-            .collect();
-        if exact.len() == 1 {
-            found = exact;
-        }
-    }
     match found.len() {
         1 => Ok(found[0].clone()),
         0 => Err(Error::new(
@@ -120,6 +117,7 @@ pub fn find_relationship(
 fn hint_for(r: &Relationship) -> String {
     match &r.cardinality {
         Cardinality::ManyToMany(j) => j.table.name.clone(),
+        Cardinality::Computed { function, .. } => function.name.clone(),
         _ => r.constraint.clone(),
     }
 }

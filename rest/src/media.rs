@@ -23,6 +23,49 @@ pub enum Media {
     Csv,
     /// `application/openapi+json` (root only).
     OpenApi,
+    /// `application/vnd.pgrst.plan[+text|+json]`: the `EXPLAIN` of the request's statement
+    /// (only with `db-plan-enabled`).
+    Plan(PlanOptions),
+}
+
+/// The `EXPLAIN` options of a plan media type (`options=analyze|verbose|…`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct PlanOptions {
+    /// `+json` rather than `+text`.
+    pub json: bool,
+    /// `analyze`.
+    pub analyze: bool,
+    /// `verbose`.
+    pub verbose: bool,
+    /// `settings`.
+    pub settings: bool,
+    /// `buffers`.
+    pub buffers: bool,
+    /// `wal`.
+    pub wal: bool,
+}
+
+impl PlanOptions {
+    /// The `EXPLAIN (…)` option list.
+    pub fn explain_options(self) -> String {
+        let mut opts = vec![if self.json {
+            "FORMAT JSON"
+        } else {
+            "FORMAT TEXT"
+        }];
+        for (on, name) in [
+            (self.analyze, "ANALYZE"),
+            (self.verbose, "VERBOSE"),
+            (self.settings, "SETTINGS"),
+            (self.buffers, "BUFFERS"),
+            (self.wal, "WAL"),
+        ] {
+            if on {
+                opts.push(name);
+            }
+        }
+        opts.join(", ")
+    }
 }
 
 impl Media {
@@ -34,6 +77,12 @@ impl Media {
             Media::Object { .. } => "application/vnd.pgrst.object+json; charset=utf-8",
             Media::Csv => "text/csv; charset=utf-8",
             Media::OpenApi => "application/openapi+json; charset=utf-8",
+            Media::Plan(PlanOptions { json: true, .. }) => {
+                "application/vnd.pgrst.plan+json; for=\"application/json\"; charset=utf-8"
+            }
+            Media::Plan(_) => {
+                "application/vnd.pgrst.plan+text; for=\"application/json\"; charset=utf-8"
+            }
         }
     }
 
@@ -57,6 +106,25 @@ pub fn negotiate(accept: Option<&str>, root: bool) -> Result<Media, Error> {
         .map(str::trim)
         .filter(|a| !a.is_empty())
         .unwrap_or("*/*");
+    // A plan media type carries `for="…"` and `options=a|b` parameters (with commas inside
+    // quotes), so it is recognised before splitting on commas.
+    let lower = accept.to_ascii_lowercase();
+    if lower.starts_with("application/vnd.pgrst.plan") && !root {
+        let json = lower.starts_with("application/vnd.pgrst.plan+json");
+        let options = lower
+            .split(';')
+            .find_map(|p| p.trim().strip_prefix("options="))
+            .unwrap_or("");
+        let has = |o: &str| options.split('|').any(|x| x.trim() == o);
+        return Ok(Media::Plan(PlanOptions {
+            json,
+            analyze: has("analyze"),
+            verbose: has("verbose"),
+            settings: has("settings"),
+            buffers: has("buffers"),
+            wal: has("wal"),
+        }));
+    }
     let mut ranges: Vec<(f32, usize, &str)> = accept
         .split(',')
         .enumerate()

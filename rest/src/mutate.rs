@@ -124,6 +124,13 @@ pub async fn write(
         Write::Update => table.updatable,
         Write::Delete => table.deletable,
     };
+    if matches!(req.media, crate::media::Media::Plan(_)) {
+        return Err(Error::new(
+            406,
+            "PGRST107",
+            "None of these media types are available: application/vnd.pgrst.plan",
+        ));
+    }
     let target = table.name.sql();
     if !allowed {
         return Err(Error::new(
@@ -285,9 +292,15 @@ pub async fn write(
         } else {
             "NULL::text"
         };
+        // Only the table's columns (not the upsert's insert flag) make up the rows.
+        let columns: Vec<String> = table.columns.iter().map(|c| ident(&c.name)).collect();
+        let from = format!(
+            "(SELECT {} FROM \"pgrst_mutation\") AS {reference}",
+            columns.join(", ")
+        );
         format!(
             "\"pgrst_source\" AS ({}) SELECT NULL::int8, count(*)::int8, {} AS body, {inserted} FROM \"pgrst_source\" AS \"pgrst_t\"",
-            node.query(reference, &[], true),
+            node.query(&from, &[], true),
             body_expr(req.media)
         )
     } else {
@@ -397,17 +410,30 @@ fn insert_sql(
         return Ok(None);
     }
     let missing_default = req.prefer.missing_default;
-    // With `missing=default`, a column absent from every row is left out (PostgreSQL applies
-    // its default); one absent from some rows takes its default expression there.
-    let columns: Vec<&String> = if missing_default {
-        p.columns
-            .iter()
-            .filter(|c| p.rows.iter().any(|r| r.contains_key(c.as_str())))
-            .collect()
-    } else {
-        p.columns.iter().collect()
-    };
+    let columns: Vec<&String> = p.columns.iter().collect();
     let json = sql.bind(p.json.clone());
+    // With `missing=default`, as PostgREST's `fromJsonBodyF`: every row is laid over an object
+    // of the columns' defaults (so a sequence advances once per row, as upstream).
+    let element = if missing_default {
+        let mut defaults = Vec::new();
+        for c in &columns {
+            let Some(col) = table.column(c) else { continue };
+            if let (Some(default), false) = (&col.default, col.generated) {
+                let key = sql.bind(c.to_string());
+                defaults.push(format!("{key}::text, {default}"));
+            }
+        }
+        if defaults.is_empty() {
+            "\"pgrst_elem\".j".to_string()
+        } else {
+            format!(
+                "(jsonb_build_object({}) || \"pgrst_elem\".j)",
+                defaults.join(", ")
+            )
+        }
+    } else {
+        "\"pgrst_elem\".j".to_string()
+    };
     let mut statement = if columns.is_empty() {
         if p.rows.len() != 1 {
             return Err(Error::body("All object keys must match"));
@@ -417,22 +443,10 @@ fn insert_sql(
         let col_list: Vec<String> = columns.iter().map(|c| ident(c)).collect();
         let values: Vec<String> = columns
             .iter()
-            .map(|c| {
-                let all_have = p.rows.iter().all(|r| r.contains_key(c.as_str()));
-                let plain = format!("\"pgrst_row\".{}", ident(c));
-                if !missing_default || all_have {
-                    return plain;
-                }
-                let default = table
-                    .column(c)
-                    .and_then(|col| col.default.clone())
-                    .unwrap_or_else(|| "NULL".into());
-                let key = sql.bind(c.to_string());
-                format!("CASE WHEN \"pgrst_elem\".j ? {key} THEN {plain} ELSE {default} END")
-            })
+            .map(|c| format!("\"pgrst_row\".{}", ident(c)))
             .collect();
         format!(
-            "INSERT INTO {target} ({}) SELECT {} FROM jsonb_array_elements({json}::jsonb) AS \"pgrst_elem\"(j) CROSS JOIN LATERAL jsonb_populate_record(NULL::{target}, \"pgrst_elem\".j) AS \"pgrst_row\"",
+            "INSERT INTO {target} ({}) SELECT {} FROM jsonb_array_elements({json}::jsonb) AS \"pgrst_elem\"(j) CROSS JOIN LATERAL jsonb_populate_record(NULL::{target}, {element}) AS \"pgrst_row\"",
             col_list.join(", "),
             values.join(", ")
         )

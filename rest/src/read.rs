@@ -8,11 +8,12 @@ use bucketbase_sql::request_tx::Access;
 use crate::error::Error;
 use crate::media::Media;
 use crate::prefer::Count;
-use crate::request::{content_range, response, run_read, ApiRequest};
+use crate::request::{content_range, response, run_read, run_statement, ApiRequest};
 use crate::schema::{QualifiedName, Table};
 use crate::select::{modifiers_by_path, NodeSql, SelectRenderer};
-use crate::sql_text::SqlText;
+use crate::sql_text::{ident, SqlText};
 use crate::State;
+use bucketbase_sql::RequestTx;
 
 /// The body expression over the rows of `pgrst_t` for `media`.
 pub fn body_expr(media: Media) -> &'static str {
@@ -86,6 +87,8 @@ pub fn wrap_read(node: &NodeSql, from: &str, ctes: &str, media: Media, count: bo
             select: vec!["1".into()],
             joins: node.joins.clone(),
             conds: node.conds.clone(),
+            group_by: node.group_by.clone(),
+            aggregated: node.aggregated,
             ..Default::default()
         };
         counting.order.clear();
@@ -153,7 +156,9 @@ pub async fn read(
     head: bool,
 ) -> Result<Response, Error> {
     let mut sql = SqlText::default();
-    let reference = table.name.sql();
+    // An unqualified alias, so that computed relationships can take the row as argument.
+    let reference = ident(&table.name.name);
+    let from = format!("{} AS {reference}", table.name.sql());
     let node = render_root(
         &req,
         &mut sql,
@@ -162,13 +167,98 @@ pub async fn read(
         &reference,
         state.0.config.max_rows,
     )?;
-    let count = req
-        .prefer
-        .count
-        .is_some_and(|c| matches!(c, Count::Exact | Count::Planned | Count::Estimated));
-    sql.sql = wrap_read(&node, &reference, "", req.media, count);
-    let tx = req.begin(state, Access::ReadOnly).await?;
+    let count = req.prefer.count;
+    sql.sql = wrap_read(&node, &from, "", req.media, count.is_some());
     let anon = req.is_anon(state);
-    let outcome = run_read(tx, &sql, anon).await?;
+    let mut tx = req.begin(state, Access::ReadOnly).await?;
+    if let Media::Plan(options) = req.media {
+        sql.sql = format!(
+            "EXPLAIN ({}) {}",
+            options.explain_options(),
+            wrap_read(&node, &from, "", Media::Json, count.is_some())
+        );
+        let rows = tx
+            .query(&sql.sql, &sql.param_refs())
+            .await
+            .map_err(|e| Error::db(&e, anon))?;
+        let body = if options.json {
+            let plan: Option<serde_json::Value> = rows.first().and_then(|r| r.try_get(0).ok());
+            plan.map(|p| p.to_string()).unwrap_or_default()
+        } else {
+            rows.iter()
+                .filter_map(|r| r.try_get::<_, String>(0).ok())
+                .collect::<Vec<_>>()
+                .join("\n")
+        };
+        tx.commit().await.map_err(|e| Error::db(&e, anon))?;
+        return Ok(response(
+            200,
+            req.media,
+            &req.schema,
+            (!head).then_some(body),
+            vec![],
+        ));
+    }
+    if !matches!(count, Some(Count::Planned | Count::Estimated)) {
+        // The common case: one round trip, committed with the statement.
+        let outcome = run_read(tx, &sql, anon).await?;
+        return read_response(&req, outcome, node.offset.unwrap_or(0), head);
+    }
+    let planned = match count {
+        Some(Count::Planned) => Some(planned_count(&mut tx, &node, &from, "", &sql, anon).await?),
+        _ => None,
+    };
+    let estimate_needed = count == Some(Count::Estimated);
+    let mut outcome = run_statement(&mut tx, &sql, anon).await?;
+    if let Some(p) = planned {
+        outcome.total = Some(p);
+    }
+    if !estimate_needed {
+        tx.commit().await.map_err(|e| Error::db(&e, anon))?;
+    } else {
+        // `estimated`: exact up to db-max-rows, the planner's estimate beyond.
+        if let (Some(total), Some(max)) = (outcome.total, state.0.config.max_rows) {
+            if total > max {
+                outcome.total = Some(planned_count(&mut tx, &node, &from, "", &sql, anon).await?);
+            }
+        }
+        tx.commit().await.map_err(|e| Error::db(&e, anon))?;
+    }
     read_response(&req, outcome, node.offset.unwrap_or(0), head)
+}
+
+/// `count=planned`: the planner's row estimate for the unpaged query, read from `EXPLAIN`
+/// as PostgREST does (every parameter stays referenced, so the statement prepares).
+pub async fn planned_count(
+    tx: &mut RequestTx,
+    node: &NodeSql,
+    from: &str,
+    ctes: &str,
+    sql: &SqlText,
+    anon: bool,
+) -> Result<i64, Error> {
+    let mut unpaged = node.clone();
+    unpaged.limit = None;
+    unpaged.offset = None;
+    let prefix = if ctes.is_empty() {
+        String::new()
+    } else {
+        format!("WITH {}", ctes.trim_end().trim_end_matches(','))
+    };
+    let text = format!(
+        "EXPLAIN (FORMAT JSON) {prefix} {}",
+        unpaged.query(from, &[], true)
+    );
+    let rows = tx
+        .query(&text, &sql.param_refs())
+        .await
+        .map_err(|e| Error::db(&e, anon))?;
+    let plan: Option<serde_json::Value> = rows.first().and_then(|r| r.try_get(0).ok());
+    Ok(plan
+        .as_ref()
+        .and_then(|p| p.get(0))
+        .and_then(|p| p.get("Plan"))
+        .and_then(|p| p.get("Plan Rows"))
+        .and_then(serde_json::Value::as_f64)
+        .map_or(0, |n| n as i64))
 }

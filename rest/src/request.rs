@@ -89,13 +89,23 @@ impl ApiRequest {
         let query = bucketbase_grammar::parse_query_string(uri.query().unwrap_or(""), rpc_get)
             .map_err(Error::parse)?;
         let prefer = Preferences::parse(headers)?;
-        let media = negotiate(headers.get("accept").and_then(|v| v.to_str().ok()), root)?;
-        let mut search_path = vec![schema.clone()];
-        for s in &config.extra_search_path {
-            if !search_path.contains(s) {
-                search_path.push(s.clone());
-            }
+        let accept = headers.get("accept").and_then(|v| v.to_str().ok());
+        let media = negotiate(accept, root)?;
+        if matches!(media, Media::Plan(_))
+            && cache.settings.get("db_plan_enabled").map(String::as_str) != Some("true")
+        {
+            return Err(Error::new(
+                406,
+                "PGRST107",
+                format!(
+                    "None of these media types are available: {}",
+                    accept.unwrap_or_default()
+                ),
+            ));
         }
+        let mut search_path = vec![schema.clone()];
+        // As PostgREST: the selected schema, then the extra search path, duplicates kept.
+        search_path.extend(config.extra_search_path.iter().cloned());
         let ctx = RequestContext {
             role: caller.role.clone(),
             claims: caller.claims.clone(),

@@ -6,6 +6,8 @@
 use axum::http::HeaderMap;
 use axum::response::Response;
 use bucketbase_sql::request_tx::Access;
+use std::collections::BTreeSet;
+
 use serde_json::{Map, Value};
 
 use crate::error::Error;
@@ -29,7 +31,15 @@ pub async fn call(
         req.method,
         axum::http::Method::GET | axum::http::Method::HEAD
     );
+    if matches!(req.media, crate::media::Media::Plan(_)) {
+        return Err(Error::new(
+            406,
+            "PGRST107",
+            "None of these media types are available: application/vnd.pgrst.plan",
+        ));
+    }
     let qname = QualifiedName::new(&req.schema, name);
+    let mut body_kind = BodyKind::Json;
     // Arguments: the JSON body for POST, the non-filter query params for GET.
     let (args, raw_body): (Map<String, Value>, Option<String>) = if is_get {
         let mut map = Map::new();
@@ -54,12 +64,18 @@ pub async fn call(
                 .unwrap_or_default()
                 .trim()
                 .to_ascii_lowercase();
-            if !essence.is_empty() && essence != "application/json" {
-                return Err(Error::body(format!("Content-Type not acceptable: {ct}")));
+            match essence.as_str() {
+                "" | "application/json" | "*/*" => {}
+                "text/plain" => body_kind = BodyKind::Text,
+                "text/xml" => body_kind = BodyKind::Xml,
+                "application/octet-stream" => body_kind = BodyKind::Bytes,
+                _ => return Err(Error::body(format!("Content-Type not acceptable: {ct}"))),
             }
         }
         let text = std::str::from_utf8(body).map_err(|_| Error::body("Empty or invalid json"))?;
-        if text.trim().is_empty() {
+        if body_kind != BodyKind::Json {
+            (Map::new(), Some(text.to_string()))
+        } else if text.trim().is_empty() {
             (Map::new(), Some("{}".to_string()))
         } else {
             match serde_json::from_str::<Value>(text) {
@@ -73,19 +89,35 @@ pub async fn call(
         Some(cols) if !is_get => cols.clone(),
         _ => args.keys().cloned().collect(),
     };
-    let function = resolve(&req, &qname, &keys, raw_body.is_some())?;
-    let single_json_arg = function.arguments.len() == 1
-        && function.arguments[0].name.is_empty()
-        && matches!(function.arguments[0].data_type.as_str(), "json" | "jsonb");
+    let function = resolve(&req, &qname, &keys, (!is_get).then_some(body_kind))?;
+    if req.prefer.strict
+        && req.prefer.max_affected.is_some()
+        && !matches!(
+            function.returns,
+            ReturnShape::SetOfScalar | ReturnShape::SetOfComposite { .. }
+        )
+    {
+        return Err(Error::new(
+            400,
+            "PGRST128",
+            "Function must return SETOF or TABLE when max-affected preference is used with handling=strict",
+        ));
+    }
+    // One unnamed parameter takes the whole body (PostgREST's `OnePosParam`).
+    let single_unnamed = function.arguments.len() == 1 && function.arguments[0].name.is_empty();
 
     let mut sql = SqlText::default();
-    let call_args = if single_json_arg {
+    let call_args = if single_unnamed {
+        let ty = &function.arguments[0].data_type;
+        if !is_safe_type_name(ty) {
+            return Err(Error::internal(format!("unexpected type name {ty}")));
+        }
         let p = sql.bind(
             raw_body
                 .clone()
                 .unwrap_or_else(|| Value::Object(args.clone()).to_string()),
         );
-        format!("{p}::{}", function.arguments[0].data_type)
+        format!("{p}::{ty}")
     } else {
         let mut parts = Vec::new();
         for a in &function.arguments {
@@ -101,6 +133,7 @@ pub async fn call(
         }
         parts.join(", ")
     };
+    let single_json_arg = single_unnamed;
     let record_cols: Vec<String> = function
         .arguments
         .iter()
@@ -167,7 +200,7 @@ pub async fn call(
                 },
                 &req.schema,
                 (!head).then_some(body),
-                vec![("content-range", "0-0/*".to_string())],
+                vec![("content-range", single_range(count))],
             ))
         }
         ReturnShape::SetOfScalar => {
@@ -236,7 +269,7 @@ pub async fn call(
                     },
                     &req.schema,
                     (!head).then_some(body),
-                    vec![("content-range", "0-0/*".to_string())],
+                    vec![("content-range", single_range(count))],
                 ));
             }
             read_response(&req, outcome, node.offset.unwrap_or(0), head)
@@ -252,10 +285,21 @@ async fn execute(
     anon: bool,
 ) -> Result<crate::request::Outcome, Error> {
     let mut tx = req.begin(state, access).await?;
-    if access == Access::ReadOnly {
+    if access == Access::ReadOnly && req.prefer.max_affected.is_none() {
         return run_read(tx, sql, anon).await;
     }
     let outcome = run_statement(&mut tx, sql, anon).await?;
+    if let (true, Some(max)) = (req.prefer.strict, req.prefer.max_affected) {
+        if outcome.page > max {
+            let _ = tx.rollback().await;
+            return Err(Error::new(
+                400,
+                "PGRST124",
+                "Query result exceeds max-affected preference constraint",
+            )
+            .details(format!("The query affects {} rows", outcome.page)));
+        }
+    }
     let rollback = state.0.config.allow_tx_override && req.prefer.tx_rollback == Some(true);
     if rollback {
         tx.rollback().await.map_err(|e| Error::db(&e, anon))?;
@@ -265,12 +309,32 @@ async fn execute(
     Ok(outcome)
 }
 
-/// Picks the overload whose named arguments fit `keys`.
+/// `Content-Range` of a single-value result: one row, counted when asked.
+fn single_range(count: bool) -> String {
+    if count { "0-0/1" } else { "0-0/*" }.to_string()
+}
+
+/// How a POST body is to be read (its `Content-Type`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum BodyKind {
+    /// `application/json`: named arguments, or one unnamed json/jsonb parameter.
+    Json,
+    /// `text/plain`: one unnamed text parameter.
+    Text,
+    /// `text/xml`: one unnamed xml parameter.
+    Xml,
+    /// `application/octet-stream`: one unnamed bytea parameter.
+    Bytes,
+}
+
+/// PostgREST's `findProc`: the overload whose parameters match `keys` (all required ones
+/// present, the rest optional; an unnamed parameter is named `""`), else a function with a
+/// single unnamed parameter that takes the POST body as a whole.
 fn resolve<'c>(
     req: &'c ApiRequest,
     name: &QualifiedName,
     keys: &[String],
-    has_body: bool,
+    post: Option<BodyKind>,
 ) -> Result<&'c Function, Error> {
     let overloads: &[Function] = req
         .cache
@@ -278,48 +342,103 @@ fn resolve<'c>(
         .get(name)
         .map(Vec::as_slice)
         .unwrap_or(&[]);
-    let fits = |f: &&Function| {
-        f.arguments.iter().all(|a| !a.name.is_empty())
-            && f.arguments
-                .iter()
-                .all(|a| !a.required || keys.contains(&a.name))
-            && keys
-                .iter()
-                .all(|k| f.arguments.iter().any(|a| &a.name == k))
-    };
-    let mut found: Vec<&Function> = overloads.iter().filter(fits).collect();
-    if found.is_empty() && has_body {
-        found = overloads
+    let key_set: BTreeSet<&str> = keys.iter().map(String::as_str).collect();
+    let raw_body = matches!(post, Some(BodyKind::Text | BodyKind::Xml | BodyKind::Bytes));
+    let matches_params = |f: &Function| {
+        if f.arguments.is_empty() {
+            return key_set.is_empty() && !raw_body;
+        }
+        let required: BTreeSet<&str> = f
+            .arguments
             .iter()
-            .filter(|f| {
-                f.arguments.len() == 1
-                    && f.arguments[0].name.is_empty()
-                    && matches!(f.arguments[0].data_type.as_str(), "json" | "jsonb")
-            })
+            .filter(|a| a.required)
+            .map(|a| a.name.as_str())
             .collect();
+        let optional: BTreeSet<&str> = f
+            .arguments
+            .iter()
+            .filter(|a| !a.required)
+            .map(|a| a.name.as_str())
+            .collect();
+        if optional.is_empty() {
+            key_set == required
+        } else if required.is_empty() {
+            key_set.is_subset(&optional)
+        } else {
+            key_set
+                .difference(&optional)
+                .copied()
+                .collect::<BTreeSet<&str>>()
+                == required
+        }
+    };
+    let single_unnamed = |f: &Function| {
+        let [a] = f.arguments.as_slice() else {
+            return false;
+        };
+        a.name.is_empty()
+            && matches!(
+                (post, a.data_type.as_str()),
+                (Some(BodyKind::Json), "json" | "jsonb")
+                    | (Some(BodyKind::Text), "text")
+                    | (Some(BodyKind::Xml), "xml")
+                    | (Some(BodyKind::Bytes), "bytea")
+            )
+    };
+    let mut matched = Vec::new();
+    let mut fallback = Vec::new();
+    for f in overloads {
+        if matches_params(f) {
+            matched.push(f);
+        } else if single_unnamed(f) {
+            fallback.push(f);
+        }
     }
+    let found = if matched.is_empty() {
+        fallback
+    } else {
+        matched
+    };
     match found.len() {
         1 => Ok(found[0]),
         0 => {
             let list = keys.join(", ");
-            let message = if keys.is_empty() {
-                format!("Could not find the function {name} without parameters in the schema cache")
-            } else {
-                format!("Could not find the function {name}({list}) in the schema cache")
+            let func = name.to_string();
+            let message = match (raw_body, keys.is_empty()) {
+                (true, _) => format!("Could not find the function {func} in the schema cache"),
+                (false, true) => {
+                    format!(
+                        "Could not find the function {func} without parameters in the schema cache"
+                    )
+                }
+                (false, false) => {
+                    format!("Could not find the function {func}({list}) in the schema cache")
+                }
             };
-            let details = if keys.is_empty() {
-                format!("Searched for the function {name} without parameters or with a single unnamed json/jsonb parameter, but no matches were found in the schema cache.")
+            let params = if keys.is_empty() {
+                " without parameters".to_string()
             } else {
-                format!("Searched for the function {name} with parameters {list} or with a single unnamed json/jsonb parameter, but no matches were found in the schema cache.")
+                format!(
+                    " with parameter{} {list}",
+                    if keys.len() > 1 { "s" } else { "" }
+                )
             };
-            let mut err = Error::new(404, "PGRST202", message).details(details);
-            if let Some(similar) = overloads.first() {
-                let params: Vec<&str> = similar.arguments.iter().map(|a| a.name.as_str()).collect();
-                err = err.hint(format!(
-                    "Perhaps you meant to call the function {}({})",
-                    similar.name,
-                    params.join(", ")
-                ));
+            let searched = match post {
+                Some(BodyKind::Text) => " with a single unnamed text parameter".to_string(),
+                Some(BodyKind::Xml) => " with a single unnamed xml parameter".to_string(),
+                Some(BodyKind::Bytes) => " with a single unnamed bytea parameter".to_string(),
+                Some(BodyKind::Json) => {
+                    format!("{params} or with a single unnamed json/jsonb parameter")
+                }
+                None => params,
+            };
+            let mut err = Error::new(404, "PGRST202", message).details(format!(
+                "Searched for the function {func}{searched}, but no matches were found in the schema cache."
+            ));
+            if !raw_body {
+                if let Some(hint) = no_rpc_hint(req, name, keys, overloads) {
+                    err = err.hint(hint);
+                }
             }
             Err(err)
         }
@@ -346,4 +465,59 @@ fn resolve<'c>(
             .hint("Try renaming the parameters or the function itself in the database so function overloading can be resolved"))
         }
     }
+}
+
+/// `noRpcHint`: a close function name when none is called so, else the closest parameter
+/// list among the overloads.
+fn no_rpc_hint(
+    req: &ApiRequest,
+    name: &QualifiedName,
+    keys: &[String],
+    overloads: &[Function],
+) -> Option<String> {
+    let prefix = format!("Perhaps you meant to call the function {}.", name.schema);
+    if overloads.is_empty() {
+        let best = req
+            .cache
+            .functions
+            .keys()
+            .filter(|k| k.schema == name.schema)
+            .map(|k| (similarity(&k.name, &name.name), &k.name))
+            .filter(|(score, _)| *score >= 0.75)
+            .max_by(|a, b| a.0.total_cmp(&b.0))?;
+        return Some(format!("{prefix}{}", best.1));
+    }
+    let list_text = |names: Vec<&str>| {
+        let mut names = names;
+        names.sort_unstable();
+        format!("({})", names.join(", "))
+    };
+    let wanted = list_text(keys.iter().map(String::as_str).collect());
+    let best = overloads
+        .iter()
+        .map(|f| list_text(f.arguments.iter().map(|a| a.name.as_str()).collect()))
+        .map(|candidate| (similarity(&candidate, &wanted), candidate))
+        .filter(|(score, _)| *score >= 0.33)
+        .max_by(|a, b| a.0.total_cmp(&b.0))?;
+    Some(format!("{prefix}{}{}", name.name, best.1))
+}
+
+/// A 0..1 similarity (1 − normalised Levenshtein distance), standing in for PostgREST's fuzzy set.
+fn similarity(a: &str, b: &str) -> f64 {
+    let a: Vec<char> = a.to_lowercase().chars().collect();
+    let b: Vec<char> = b.to_lowercase().chars().collect();
+    let longest = a.len().max(b.len());
+    if longest == 0 {
+        return 1.0;
+    }
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.iter().enumerate() {
+        let mut cur = vec![i + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let cost = usize::from(ca != cb);
+            cur.push((prev[j] + cost).min(prev[j + 1] + 1).min(cur[j] + 1));
+        }
+        prev = cur;
+    }
+    1.0 - prev[b.len()] as f64 / longest as f64
 }

@@ -118,6 +118,13 @@ pub enum Cardinality {
     OneToOne,
     /// Through a junction table: an array.
     ManyToMany(Junction),
+    /// A computed relationship: `function(origin_row)` returns the target rows.
+    Computed {
+        /// The function.
+        function: QualifiedName,
+        /// Returns one row (not SETOF, or `ROWS 1`): an object.
+        single: bool,
+    },
 }
 
 /// The junction table of a many-to-many relationship.
@@ -157,7 +164,9 @@ impl Relationship {
     pub fn is_to_one(&self) -> bool {
         matches!(
             self.cardinality,
-            Cardinality::ManyToOne | Cardinality::OneToOne
+            Cardinality::ManyToOne
+                | Cardinality::OneToOne
+                | Cardinality::Computed { single: true, .. }
         )
     }
 
@@ -168,6 +177,7 @@ impl Relationship {
             Cardinality::OneToMany => "one-to-many",
             Cardinality::OneToOne => "one-to-one",
             Cardinality::ManyToMany(_) => "many-to-many",
+            Cardinality::Computed { .. } => "computed",
         }
     }
 }
@@ -221,6 +231,8 @@ pub struct Function {
     pub return_type: String,
     /// `COMMENT ON FUNCTION`.
     pub description: Option<String>,
+    /// `pg_proc.oid` (overloads are listed newest first, as PostgREST's map has them).
+    pub oid: i64,
 }
 
 impl Function {
@@ -239,6 +251,8 @@ pub struct SchemaCache {
     pub relationships: HashMap<QualifiedName, Vec<Relationship>>,
     /// Overloads by name.
     pub functions: HashMap<QualifiedName, Vec<Function>>,
+    /// PostgREST's in-database settings (`pgrst.db_aggregates_enabled`, …) of `authenticator`.
+    pub settings: HashMap<String, String>,
 }
 
 const RELATIONS_SQL: &str = r#"
@@ -311,20 +325,75 @@ join pg_catalog.pg_attribute a on a.attrelid = v.oid and a.attname = u.column_na
 where u.view_schema = any($1)
 "#;
 
+// PostgREST's `funcsSqlQuery`: input arguments with `type::regtype` names, and only the
+// callable functions (every argument named, or one unnamed bytea/json/jsonb/text/xml one).
 const FUNCTIONS_SQL: &str = r#"
+with arguments as (
+  select oid,
+    array_agg(coalesce(name, '')::text order by idx) as names,
+    array_agg(type::regtype::text order by idx) as types,
+    array_agg((idx <= (pronargs - pronargdefaults)) order by idx) as required,
+    array_agg(coalesce(mode = 'v', false) order by idx) as variadic,
+    case count(*) - count(name)
+      when 0 then true
+      when 1 then (array_agg(type))[1] in ('bytea'::regtype, 'json'::regtype, 'jsonb'::regtype, 'text'::regtype, 'xml'::regtype)
+      else false
+    end as callable
+  from pg_catalog.pg_proc,
+    unnest(proargnames, proargtypes, proargmodes) with ordinality as _ (name, type, mode, idx)
+  where type is not null
+    and pronamespace in (select oid from pg_catalog.pg_namespace where nspname = any($1))
+  group by oid
+)
 select n.nspname::text, p.proname::text,
-  coalesce(p.proargnames, '{}')::text[],
-  coalesce(p.proargmodes::text[], '{}'),
-  array(select pg_catalog.format_type(t, null) from unnest(coalesce(p.proallargtypes, p.proargtypes::oid[])) t),
-  p.pronargs::int4, p.pronargdefaults::int4, p.provolatile::text, p.proretset,
-  rt.typtype::text, pg_catalog.format_type(p.prorettype, null), rn.nspname::text, rc.relname::text,
-  p.provariadic <> 0, pg_catalog.obj_description(p.oid, 'pg_proc')
+  coalesce(a.names, '{}'), coalesce(a.types, '{}'), coalesce(a.required, '{}'), coalesce(a.variadic, '{}'),
+  p.provolatile::text, p.proretset,
+  (rt.typtype = 'c' or coalesce(p.proargmodes::text[] && '{t,b,o}', false)),
+  pg_catalog.format_type(p.prorettype, null), rn.nspname::text, rc.relname::text,
+  pg_catalog.obj_description(p.oid, 'pg_proc'), p.oid::int8, p.prorows::float8
 from pg_catalog.pg_proc p
+left join arguments a on a.oid = p.oid
 join pg_catalog.pg_namespace n on n.oid = p.pronamespace
 join pg_catalog.pg_type rt on rt.oid = p.prorettype
 left join pg_catalog.pg_class rc on rc.oid = rt.typrelid and rc.relkind in ('r','v','m','f','p')
 left join pg_catalog.pg_namespace rn on rn.oid = rc.relnamespace
 where n.nspname = any($1) and p.prokind = 'f' and rt.typname not in ('trigger', 'event_trigger')
+  and coalesce(a.callable, true)
+order by p.oid
+"#;
+
+// PostgREST's `allComputedRels`: `f(tbl) returns [setof] other_tbl` defines `tbl -> other_tbl`
+// named `f`, to-one unless it returns a set of more than one row.
+const COMPUTED_RELS_SQL: &str = r#"
+with all_relations as (
+  select reltype from pg_catalog.pg_class where relkind in ('v','r','m','f','p')
+)
+select pn.nspname::text, p.proname::text, arg_schema.nspname::text, arg_rel.relname::text,
+  ret_schema.nspname::text, ret_rel.relname::text, (not p.proretset or p.prorows = 1)
+from pg_catalog.pg_proc p
+join pg_catalog.pg_namespace pn on pn.oid = p.pronamespace
+join pg_catalog.pg_type arg_name on arg_name.oid = p.proargtypes[0]
+join pg_catalog.pg_class arg_rel on arg_rel.oid = arg_name.typrelid
+join pg_catalog.pg_namespace arg_schema on arg_schema.oid = arg_rel.relnamespace
+join pg_catalog.pg_type ret_name on ret_name.oid = p.prorettype
+join pg_catalog.pg_class ret_rel on ret_rel.oid = ret_name.typrelid
+join pg_catalog.pg_namespace ret_schema on ret_schema.oid = ret_rel.relnamespace
+where p.pronargs = 1
+  and p.proargtypes[0] in (select reltype from all_relations)
+  and p.prorettype in (select reltype from all_relations)
+  and pn.nspname = any($1)
+order by p.oid
+"#;
+
+// PostgREST's in-database configuration (`db-config`): `ALTER ROLE authenticator SET pgrst.x`.
+const IN_DB_CONFIG_SQL: &str = r#"
+select substr(kv, 1, strpos(kv, '=') - 1), substr(kv, strpos(kv, '=') + 1)
+from pg_catalog.pg_db_role_setting s
+join pg_catalog.pg_roles r on r.oid = s.setrole
+cross join lateral unnest(s.setconfig) kv
+where r.rolname = 'authenticator' and kv like 'pgrst.%'
+  and (s.setdatabase = 0 or s.setdatabase = (select oid from pg_catalog.pg_database where datname = current_database()))
+order by s.setdatabase
 "#;
 
 /// A foreign key between two stand-in relations: child, parent, name, (child, parent) column
@@ -353,14 +422,22 @@ impl SchemaCache {
     ) -> Result<Self, bucketbase_sql::tokio_postgres::Error> {
         let schemas: Vec<String> = schemas.to_vec();
         let p: [&(dyn bucketbase_sql::tokio_postgres::types::ToSql + Sync); 1] = [&schemas];
-        let (relations, columns, constraints, view_columns, functions) = tokio::try_join!(
+        let (relations, columns, constraints, view_columns, functions, computed, settings) = tokio::try_join!(
             client.query(RELATIONS_SQL, &p),
             client.query(COLUMNS_SQL, &p),
             client.query(CONSTRAINTS_SQL, &[]),
             client.query(VIEW_COLUMNS_SQL, &p),
             client.query(FUNCTIONS_SQL, &p),
+            client.query(COMPUTED_RELS_SQL, &p),
+            client.query(IN_DB_CONFIG_SQL, &[]),
         )?;
         let mut cache = SchemaCache::default();
+        for r in settings {
+            let key: String = r.get(0);
+            cache
+                .settings
+                .insert(key.trim_start_matches("pgrst.").to_string(), r.get(1));
+        }
         for r in relations {
             let name = QualifiedName::new(r.get(0), r.get(1));
             let kind: String = r.get(2);
@@ -604,7 +681,44 @@ impl SchemaCache {
         }
         for r in functions {
             let f = function_from_row(&r);
-            cache.functions.entry(f.name.clone()).or_default().push(f);
+            // Newest first, as PostgREST's `HM.fromListWith (++)` leaves them.
+            cache
+                .functions
+                .entry(f.name.clone())
+                .or_default()
+                .insert(0, f);
+        }
+        // PostgREST lists overloads in catalog order; fewest parameters first, newest first
+        // among equals reproduces the order its error messages show.
+        for overloads in cache.functions.values_mut() {
+            overloads.sort_by(|a, b| {
+                a.arguments
+                    .len()
+                    .cmp(&b.arguments.len())
+                    .then(b.oid.cmp(&a.oid))
+            });
+        }
+        // Computed relationships override detected ones of the same name.
+        for r in computed {
+            let function = QualifiedName::new(r.get(0), r.get(1));
+            let origin = QualifiedName::new(r.get(2), r.get(3));
+            let target = QualifiedName::new(r.get(4), r.get(5));
+            if !cache.tables.contains_key(&origin) || !cache.tables.contains_key(&target) {
+                continue;
+            }
+            let rels = cache.relationships.entry(origin.clone()).or_default();
+            rels.retain(|rel| rel.target.name != function.name);
+            rels.push(Relationship {
+                origin,
+                target,
+                cardinality: Cardinality::Computed {
+                    function: function.clone(),
+                    single: r.get(6),
+                },
+                constraint: function.name.clone(),
+                columns: Vec::new(),
+                origin_holds_fk: false,
+            });
         }
         Ok(cache)
     }
@@ -629,51 +743,36 @@ fn same_set(a: &[String], b: &[String]) -> bool {
 
 fn function_from_row(r: &bucketbase_sql::tokio_postgres::Row) -> Function {
     let names: Vec<String> = r.get(2);
-    let modes: Vec<String> = r.get(3);
-    let types: Vec<String> = r.get(4);
-    let nargs: i32 = r.get(5);
-    let ndefaults: i32 = r.get(6);
-    let volatility: String = r.get(7);
-    let retset: bool = r.get(8);
-    let typtype: String = r.get(9);
-    let return_type: String = r.get(10);
-    let rel_schema: Option<String> = r.get(11);
-    let rel_name: Option<String> = r.get(12);
-    let variadic: bool = r.get(13);
-    let mut arguments = Vec::new();
-    let mut has_out = false;
-    for (i, ty) in types.iter().enumerate() {
-        let mode = modes.get(i).map(String::as_str).unwrap_or("i");
-        if mode == "o" || mode == "t" {
-            has_out = true;
-            continue;
-        }
-        arguments.push(Argument {
-            name: names.get(i).cloned().unwrap_or_default(),
-            data_type: ty.clone(),
-            required: true,
-            variadic: mode == "v",
-        });
-    }
-    arguments.truncate(nargs.max(0) as usize);
-    let n = arguments.len();
-    for (i, a) in arguments.iter_mut().enumerate() {
-        a.required = i + (ndefaults.max(0) as usize) < n;
-        if variadic && i + 1 == n {
-            a.variadic = true;
-        }
-    }
+    let types: Vec<String> = r.get(3);
+    let required: Vec<bool> = r.get(4);
+    let variadic: Vec<bool> = r.get(5);
+    let volatility: String = r.get(6);
+    let retset: bool = r.get(7);
+    let composite: bool = r.get(8);
+    let return_type: String = r.get(9);
+    let rel_schema: Option<String> = r.get(10);
+    let rel_name: Option<String> = r.get(11);
+    let arguments = names
+        .iter()
+        .enumerate()
+        .map(|(i, name)| Argument {
+            name: name.clone(),
+            data_type: types.get(i).cloned().unwrap_or_default(),
+            required: required.get(i).copied().unwrap_or(true),
+            variadic: variadic.get(i).copied().unwrap_or(false),
+        })
+        .collect();
     let relation = match (rel_schema, rel_name) {
         (Some(s), Some(n)) => Some(QualifiedName::new(&s, &n)),
         _ => None,
     };
-    let composite = typtype == "c" || (return_type == "record" && has_out);
     let returns = match (return_type.as_str(), retset, composite) {
         ("void", _, _) => ReturnShape::Void,
         (_, true, true) => ReturnShape::SetOfComposite { relation },
         ("record", true, false) => ReturnShape::SetOfComposite { relation: None },
         (_, true, false) => ReturnShape::SetOfScalar,
         (_, false, true) => ReturnShape::Composite { relation },
+        ("record", false, false) => ReturnShape::Composite { relation: None },
         (_, false, false) => ReturnShape::Scalar,
     };
     Function {
@@ -682,6 +781,7 @@ fn function_from_row(r: &bucketbase_sql::tokio_postgres::Row) -> Function {
         volatility: volatility.chars().next().unwrap_or('v'),
         returns,
         return_type,
-        description: r.get(14),
+        description: r.get(12),
+        oid: r.get(13),
     }
 }

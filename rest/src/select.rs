@@ -6,8 +6,9 @@
 use std::collections::{HashMap, HashSet};
 
 use bucketbase_grammar::{
-    CompareOp, Direction, EmbedPath, Field, Filter, FtsKind, IsValue, JoinType, JsonKey, JsonOp,
-    LogicOp, LogicTree, Nulls, Operation, OrderTerm, Quantifier, QueryParams, RangeOp, SelectItem,
+    Aggregate, CompareOp, Direction, EmbedPath, Field, Filter, FtsKind, IsValue, JoinType, JsonKey,
+    JsonOp, LogicOp, LogicTree, Nulls, Operation, OrderTerm, Quantifier, QueryParams, RangeOp,
+    SelectItem,
 };
 
 use crate::embed::find_relationship;
@@ -55,16 +56,22 @@ pub fn modifiers_by_path(q: &QueryParams) -> HashMap<EmbedPath, Modifiers> {
 }
 
 /// One rendered node: the pieces of its `SELECT`.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct NodeSql {
     /// `expr AS "name"` items (or `ref.*`).
     pub select: Vec<String>,
     /// Output keys, `*` expanded (for spreads and CSV).
     pub out_names: Vec<String>,
+    /// Aggregates a to-one spread leaves to its parent: (output key, aggregate, cast).
+    pub hoisted: Vec<(String, Option<Aggregate>, Option<String>)>,
     /// `LEFT JOIN LATERAL …` clauses.
     pub joins: Vec<String>,
     /// WHERE conditions (ANDed).
     pub conds: Vec<String>,
+    /// GROUP BY terms (only used when `aggregated`).
+    pub group_by: Vec<String>,
+    /// True when an aggregate is selected: the other items form the GROUP BY.
+    pub aggregated: bool,
     /// ORDER BY terms.
     pub order: Vec<String>,
     /// LIMIT.
@@ -74,9 +81,15 @@ pub struct NodeSql {
 }
 
 impl NodeSql {
-    /// `SELECT … FROM from … WHERE … ORDER BY … LIMIT … OFFSET …` with `extra_conds` ANDed in.
+    /// `SELECT … FROM from … WHERE … GROUP BY … ORDER BY … LIMIT … OFFSET …` with
+    /// `extra_conds` ANDed in.
     pub fn query(&self, from: &str, extra_conds: &[String], paged: bool) -> String {
-        let mut sql = format!("SELECT {} FROM {}", self.select.join(", "), from);
+        let select = if self.select.is_empty() {
+            "NULL AS \"pgrst_none\"".to_string()
+        } else {
+            self.select.join(", ")
+        };
+        let mut sql = format!("SELECT {select} FROM {from}");
         for j in &self.joins {
             sql.push(' ');
             sql.push_str(j);
@@ -91,6 +104,10 @@ impl NodeSql {
                     .collect::<Vec<_>>()
                     .join(" AND "),
             );
+        }
+        if self.aggregated && !self.group_by.is_empty() {
+            sql.push_str(" GROUP BY ");
+            sql.push_str(&self.group_by.join(", "));
         }
         if paged {
             if !self.order.is_empty() {
@@ -112,6 +129,8 @@ struct EmbedInfo {
     name: String,
     alias: String,
     to_one: bool,
+    /// NULL exactly when the embed has no rows (for `rel=is.null` and `!inner`).
+    presence: String,
 }
 
 /// Renders select trees against the schema cache, binding values into `sql`.
@@ -121,7 +140,7 @@ pub struct SelectRenderer<'a> {
     pub sql: &'a mut SqlText,
     mods: HashMap<EmbedPath, Modifiers>,
     visited: HashSet<EmbedPath>,
-    next_alias: usize,
+    aggregates: bool,
 }
 
 impl<'a> SelectRenderer<'a> {
@@ -136,7 +155,10 @@ impl<'a> SelectRenderer<'a> {
             sql,
             mods,
             visited: HashSet::new(),
-            next_alias: 0,
+            aggregates: cache
+                .settings
+                .get("db_aggregates_enabled")
+                .is_some_and(|v| v == "true"),
         }
     }
 
@@ -173,7 +195,8 @@ impl<'a> SelectRenderer<'a> {
     }
 
     /// Renders the node for `table` (`origin` for relationships), whose rows are referred to
-    /// as `reference`, with `items` selected, at `path`.
+    /// as `reference`, with `items` selected, at `path`. In `spread` mode (a to-one spread)
+    /// aggregates are left to the parent in [`NodeSql::hoisted`].
     pub fn node(
         &mut self,
         origin: &QualifiedName,
@@ -181,6 +204,18 @@ impl<'a> SelectRenderer<'a> {
         reference: &str,
         items: &[SelectItem],
         path: &EmbedPath,
+    ) -> Result<NodeSql, Error> {
+        self.node_with(origin, table, reference, items, path, false)
+    }
+
+    fn node_with(
+        &mut self,
+        origin: &QualifiedName,
+        table: Option<&Table>,
+        reference: &str,
+        items: &[SelectItem],
+        path: &EmbedPath,
+        spread: bool,
     ) -> Result<NodeSql, Error> {
         self.visited.insert(path.clone());
         let mods = self.mods.get(path).cloned().unwrap_or_default();
@@ -193,10 +228,24 @@ impl<'a> SelectRenderer<'a> {
         for item in items {
             match item {
                 SelectItem::Star => {
-                    node.select.push(format!("{reference}.*"));
-                    if let Some(t) = table {
-                        node.out_names
-                            .extend(t.columns.iter().map(|c| c.name.clone()));
+                    match table {
+                        Some(t) => {
+                            node.select.push(format!("{reference}.*"));
+                            for c in &t.columns {
+                                node.group_by
+                                    .push(format!("{reference}.{}", ident(&c.name)));
+                                node.out_names.push(c.name.clone());
+                            }
+                        }
+                        None => {
+                            node.select.push(format!("{reference}.*"));
+                            node.group_by.push(reference.to_string());
+                        }
+                    }
+                    if spread {
+                        for c in table.map(|t| t.columns.as_slice()).unwrap_or(&[]) {
+                            node.hoisted.push((c.name.clone(), None, None));
+                        }
                     }
                 }
                 SelectItem::Column {
@@ -206,67 +255,221 @@ impl<'a> SelectRenderer<'a> {
                     aggregate,
                     aggregate_cast,
                 } => {
-                    if aggregate.is_some() || aggregate_cast.is_some() {
-                        return Err(aggregates_disabled());
-                    }
                     let mut expr = self.field_expr(table, reference, field);
                     if let Some(ty) = cast {
                         expr = cast_expr(&expr, ty)?;
                     }
-                    let name = alias.clone().unwrap_or_else(|| output_name(field));
-                    node.select.push(format!("{expr} AS {}", ident(&name)));
+                    match aggregate {
+                        Some(agg) => {
+                            if !self.aggregates {
+                                return Err(aggregates_disabled());
+                            }
+                            let name = alias.clone().unwrap_or_else(|| agg_name(*agg).into());
+                            if spread {
+                                node.select.push(format!("{expr} AS {}", ident(&name)));
+                                node.hoisted.push((
+                                    name.clone(),
+                                    Some(*agg),
+                                    aggregate_cast.clone(),
+                                ));
+                            } else {
+                                let applied = apply_aggregate(*agg, &expr, aggregate_cast)?;
+                                node.select.push(format!("{applied} AS {}", ident(&name)));
+                                node.aggregated = true;
+                            }
+                            node.out_names.push(name);
+                        }
+                        None => {
+                            if aggregate_cast.is_some() {
+                                return Err(aggregates_disabled());
+                            }
+                            let name = alias.clone().unwrap_or_else(|| output_name(field));
+                            node.select.push(format!("{expr} AS {}", ident(&name)));
+                            node.group_by.push(expr);
+                            if spread {
+                                node.hoisted.push((name.clone(), None, None));
+                            }
+                            node.out_names.push(name);
+                        }
+                    }
+                }
+                SelectItem::Count { alias, cast } => {
+                    if !self.aggregates {
+                        return Err(aggregates_disabled());
+                    }
+                    let name = alias.clone().unwrap_or_else(|| "count".into());
+                    if spread {
+                        node.hoisted
+                            .push((name.clone(), Some(Aggregate::Count), cast.clone()));
+                    } else {
+                        let applied = apply_aggregate(Aggregate::Count, "*", cast)?;
+                        node.select.push(format!("{applied} AS {}", ident(&name)));
+                        node.aggregated = true;
+                    }
                     node.out_names.push(name);
                 }
-                SelectItem::Count { .. } => return Err(aggregates_disabled()),
                 SelectItem::Embed {
                     relation,
                     alias,
                     hint,
                     join,
-                    spread,
+                    spread: is_spread,
                     select,
                 } => {
                     let rel = find_relationship(self.cache, origin, relation, hint.as_deref())?;
                     let out = alias.clone().unwrap_or_else(|| relation.clone());
                     let mut child_path = path.clone();
                     child_path.push(out.clone());
-                    self.next_alias += 1;
-                    let sql_alias = format!("{}_{}", rel.target.name, self.next_alias);
-                    let (join_sql, child_names) =
-                        self.embed_join(&rel, reference, &sql_alias, select, &child_path)?;
-                    node.joins.push(join_sql);
-                    let body = format!("{}.body", ident(&sql_alias));
+                    // PostgREST's names: `<target>_<depth>` for the embedded rows and
+                    // `<origin>_<name>_<depth>` for the joined subquery (errors quote them).
+                    let depth = child_path.len();
+                    let sql_alias = format!(
+                        "{}_{}_{depth}",
+                        origin.name,
+                        alias.as_deref().unwrap_or(relation)
+                    );
+                    let table_alias = format!("{}_{depth}", rel.target.name);
+                    let a = ident(&sql_alias);
                     let to_one = rel.is_to_one();
-                    if *spread {
-                        if !to_one {
-                            return Err(Error::new(400, "PGRST127", "Feature not implemented")
-                                .details("Spreading a to-many relationship is not supported yet"));
+                    let inner = *join == Some(JoinType::Inner);
+                    let join_kind = if inner { "INNER" } else { "LEFT" };
+                    let child_spread = *is_spread && to_one;
+                    let (child_sql, child) = self.embed_query(
+                        &rel,
+                        reference,
+                        &table_alias,
+                        select,
+                        &child_path,
+                        child_spread,
+                    )?;
+                    let presence;
+                    match (*is_spread, to_one) {
+                        (false, true) => {
+                            node.joins.push(format!(
+                                "{join_kind} JOIN LATERAL ({child_sql}) AS {a} ON TRUE"
+                            ));
+                            presence = format!("row_to_json({a}.*)");
+                            if !select.is_empty() {
+                                let body = format!("row_to_json({a}.*)::jsonb");
+                                node.select.push(format!("{body} AS {}", ident(&out)));
+                                node.group_by.push(body);
+                                node.out_names.push(out.clone());
+                                if spread {
+                                    node.hoisted.push((out.clone(), None, None));
+                                }
+                            }
                         }
-                        for n in &child_names {
-                            let key = self.sql.bind(n.clone());
-                            node.select
-                                .push(format!("{body}->{key}::text AS {}", ident(n)));
-                            node.out_names.push(n.clone());
+                        (false, false) => {
+                            let on = if inner {
+                                format!("{a}.\"pgrst_body\" IS NOT NULL")
+                            } else {
+                                "TRUE".to_string()
+                            };
+                            node.joins.push(format!(
+                                "{join_kind} JOIN LATERAL (SELECT json_agg(\"pgrst_e\")::jsonb AS \"pgrst_body\" FROM ({child_sql}) AS \"pgrst_e\") AS {a} ON {on}"
+                            ));
+                            presence = format!("{a}.\"pgrst_body\"");
+                            if !select.is_empty() {
+                                let body = format!("COALESCE({a}.\"pgrst_body\", '[]')");
+                                node.select.push(format!("{body} AS {}", ident(&out)));
+                                node.group_by.push(body);
+                                node.out_names.push(out.clone());
+                                if spread {
+                                    node.hoisted.push((out.clone(), None, None));
+                                }
+                            }
                         }
-                    } else if !select.is_empty() {
-                        node.select.push(format!("{body} AS {}", ident(&out)));
-                        node.out_names.push(out.clone());
-                    }
-                    if *join == Some(JoinType::Inner) {
-                        node.conds.push(embed_exists(&body, to_one, true));
+                        (true, true) => {
+                            node.joins.push(format!(
+                                "{join_kind} JOIN LATERAL ({child_sql}) AS {a} ON TRUE"
+                            ));
+                            presence = format!("row_to_json({a}.*)");
+                            for (name, agg, agg_cast) in &child.hoisted {
+                                let col = format!("{a}.{}", ident(name));
+                                match agg {
+                                    Some(agg) => {
+                                        if spread {
+                                            node.select.push(format!("{col} AS {}", ident(name)));
+                                            node.hoisted.push((
+                                                name.clone(),
+                                                Some(*agg),
+                                                agg_cast.clone(),
+                                            ));
+                                        } else {
+                                            // `count()` in a spread counts its rows.
+                                            let selected = format!(" AS {}", ident(name));
+                                            let arg = if *agg == Aggregate::Count
+                                                && !child
+                                                    .select
+                                                    .iter()
+                                                    .any(|s| s.ends_with(&selected))
+                                            {
+                                                format!("{a}.*")
+                                            } else {
+                                                col
+                                            };
+                                            let applied = apply_aggregate(*agg, &arg, agg_cast)?;
+                                            node.select
+                                                .push(format!("{applied} AS {}", ident(name)));
+                                            node.aggregated = true;
+                                        }
+                                    }
+                                    None => {
+                                        node.select.push(format!("{col} AS {}", ident(name)));
+                                        node.group_by.push(col);
+                                        if spread {
+                                            node.hoisted.push((name.clone(), None, None));
+                                        }
+                                    }
+                                }
+                                node.out_names.push(name.clone());
+                            }
+                        }
+                        (true, false) => {
+                            if child.aggregated || !child.hoisted.is_empty() {
+                                return Err(Error::new(400, "PGRST127", "Feature not implemented")
+                                    .details("Aggregates are not implemented for one-to-many or many-to-many spreads."));
+                            }
+                            let mut cols = vec!["count(*) AS \"pgrst_n\"".to_string()];
+                            for name in &child.out_names {
+                                cols.push(format!(
+                                    "COALESCE(json_agg(\"pgrst_e\".{n}), '[]')::jsonb AS {n}",
+                                    n = ident(name)
+                                ));
+                            }
+                            let on = if inner {
+                                format!("{a}.\"pgrst_n\" > 0")
+                            } else {
+                                "TRUE".to_string()
+                            };
+                            node.joins.push(format!(
+                                "{join_kind} JOIN LATERAL (SELECT {} FROM ({child_sql}) AS \"pgrst_e\") AS {a} ON {on}",
+                                cols.join(", ")
+                            ));
+                            presence = format!("NULLIF({a}.\"pgrst_n\", 0)");
+                            for name in &child.out_names {
+                                let col = format!("{a}.{}", ident(name));
+                                node.select.push(format!("{col} AS {}", ident(name)));
+                                node.group_by.push(col);
+                                if spread {
+                                    node.hoisted.push((name.clone(), None, None));
+                                }
+                                node.out_names.push(name.clone());
+                            }
+                        }
                     }
                     embeds.push(EmbedInfo {
                         name: out,
                         alias: sql_alias,
                         to_one,
+                        presence,
                     });
                 }
             }
         }
         for f in &mods.filters {
             if let Some(e) = embeds.iter().find(|e| e.name == f.field.name) {
-                let body = format!("{}.body", ident(&e.alias));
-                node.conds.push(embed_null_check(&body, e.to_one, f)?);
+                node.conds.push(embed_null_check(&e.presence, f)?);
                 continue;
             }
             let cond = self.filter_cond(table, reference, f)?;
@@ -298,8 +501,7 @@ impl<'a> SelectRenderer<'a> {
                         )
                         .details(format!("'{rel}' is not a to-one relationship")));
                     }
-                    let key = self.sql.bind(term.field.name.clone());
-                    format!("({}.body::jsonb)->{key}::text", ident(&e.alias))
+                    self.field_expr(None, &ident(&e.alias), &term.field)
                 }
             };
             let mut s = expr;
@@ -318,30 +520,22 @@ impl<'a> SelectRenderer<'a> {
         Ok(node)
     }
 
-    /// The `LEFT JOIN LATERAL` of one embed; returns the join and the child's output keys.
-    fn embed_join(
+    /// The query of one embed's rows, correlated to `parent_ref`; returns it and its node.
+    fn embed_query(
         &mut self,
         rel: &Relationship,
         parent_ref: &str,
         alias: &str,
         items: &[SelectItem],
         path: &EmbedPath,
-    ) -> Result<(String, Vec<String>), Error> {
+        spread: bool,
+    ) -> Result<(String, NodeSql), Error> {
         let cache = self.cache;
         let target = cache.tables.get(&rel.target);
         let child_ref = ident(alias);
-        let items_owned;
-        let items = if items.is_empty() {
-            // `rel()`: joined for filtering only.
-            items_owned = Vec::new();
-            &items_owned
-        } else {
-            items
-        };
-        let child = self.node(&rel.target, target, &child_ref, items, path)?;
-        let mut from = format!("{} AS {}", rel.target.sql(), child_ref);
+        let child = self.node_with(&rel.target, target, &child_ref, items, path, spread)?;
         let mut join_conds = Vec::new();
-        match &rel.cardinality {
+        let from = match &rel.cardinality {
             Cardinality::ManyToMany(j) => {
                 let jalias = ident(&format!("{alias}_j"));
                 let on: Vec<String> = j
@@ -349,11 +543,6 @@ impl<'a> SelectRenderer<'a> {
                     .iter()
                     .map(|(t, jc)| format!("{jalias}.{} = {child_ref}.{}", ident(jc), ident(t)))
                     .collect();
-                from.push_str(&format!(
-                    " INNER JOIN {} AS {jalias} ON {}",
-                    j.table.sql(),
-                    on.join(" AND ")
-                ));
                 for (o, jc) in &j.origin_columns {
                     join_conds.push(format!(
                         "{jalias}.{} = {parent_ref}.{}",
@@ -361,6 +550,15 @@ impl<'a> SelectRenderer<'a> {
                         ident(o)
                     ));
                 }
+                format!(
+                    "{} AS {child_ref} INNER JOIN {} AS {jalias} ON {}",
+                    rel.target.sql(),
+                    j.table.sql(),
+                    on.join(" AND ")
+                )
+            }
+            Cardinality::Computed { function, .. } => {
+                format!("{}({parent_ref}) AS {child_ref}", function.sql())
             }
             _ => {
                 for (o, t) in &rel.columns {
@@ -370,24 +568,11 @@ impl<'a> SelectRenderer<'a> {
                         ident(o)
                     ));
                 }
+                format!("{} AS {child_ref}", rel.target.sql())
             }
-        }
-        let mut child = child;
-        if child.select.is_empty() {
-            child.select.push("1 AS \"pgrst_exists\"".to_string());
-        }
-        let inner_sql = child.query(&from, &join_conds, true);
-        let agg = if rel.is_to_one() {
-            "row_to_json(\"pgrst_e\")".to_string()
-        } else {
-            "coalesce(json_agg(\"pgrst_e\"), '[]')".to_string()
         };
-        Ok((
-            format!(
-                "LEFT JOIN LATERAL (SELECT {agg} AS body FROM ({inner_sql}) AS \"pgrst_e\") AS {child_ref} ON TRUE"
-            ),
-            child.out_names,
-        ))
+        let sql = child.query(&from, &join_conds, true);
+        Ok((sql, child))
     }
 
     /// The SQL expression of a column with its JSON path.
@@ -530,8 +715,7 @@ impl<'a> SelectRenderer<'a> {
         match tree {
             LogicTree::Leaf(f) => {
                 if let Some(e) = embeds.iter().find(|e| e.name == f.field.name) {
-                    let body = format!("{}.body", ident(&e.alias));
-                    return embed_null_check(&body, e.to_one, f);
+                    return embed_null_check(&e.presence, f);
                 }
                 self.filter_cond(table, reference, f)
             }
@@ -570,6 +754,25 @@ fn aggregates_disabled() -> Error {
     Error::new(400, "PGRST123", "Use of aggregate functions is not allowed")
 }
 
+fn agg_name(agg: Aggregate) -> &'static str {
+    match agg {
+        Aggregate::Sum => "sum",
+        Aggregate::Avg => "avg",
+        Aggregate::Count => "count",
+        Aggregate::Max => "max",
+        Aggregate::Min => "min",
+    }
+}
+
+/// `SUM(expr)`, with the aggregate's cast (`CAST(SUM(expr) AS t)`).
+fn apply_aggregate(agg: Aggregate, expr: &str, cast: &Option<String>) -> Result<String, Error> {
+    let applied = format!("{}({expr})", agg_name(agg).to_uppercase());
+    match cast {
+        Some(ty) => cast_expr(&applied, ty),
+        None => Ok(applied),
+    }
+}
+
 fn cast_expr(expr: &str, ty: &str) -> Result<String, Error> {
     if !is_safe_type_name(ty) {
         return Err(Error::new(
@@ -583,23 +786,21 @@ fn cast_expr(expr: &str, ty: &str) -> Result<String, Error> {
 
 /// The output key of a column item without alias: the last JSON key, else the column name.
 pub fn output_name(field: &Field) -> String {
-    match field.json_path.last() {
-        Some(JsonOp::Arrow(JsonKey::Key(k)) | JsonOp::DoubleArrow(JsonKey::Key(k))) => k.clone(),
-        _ => field.name.clone(),
-    }
-}
-
-fn embed_exists(body: &str, to_one: bool, exists: bool) -> String {
-    match (to_one, exists) {
-        (true, true) => format!("{body} IS NOT NULL"),
-        (true, false) => format!("{body} IS NULL"),
-        (false, true) => format!("json_array_length({body}) > 0"),
-        (false, false) => format!("json_array_length({body}) = 0"),
-    }
+    field
+        .json_path
+        .iter()
+        .rev()
+        .find_map(|op| match op {
+            JsonOp::Arrow(JsonKey::Key(k)) | JsonOp::DoubleArrow(JsonKey::Key(k)) => {
+                Some(k.clone())
+            }
+            _ => None,
+        })
+        .unwrap_or_else(|| field.name.clone())
 }
 
 /// `rel=is.null` / `rel=not.is.null` on an embed: an anti-join / semi-join (PGRST120 otherwise).
-fn embed_null_check(body: &str, to_one: bool, f: &Filter) -> Result<String, Error> {
+fn embed_null_check(presence: &str, f: &Filter) -> Result<String, Error> {
     if !f.field.json_path.is_empty() {
         return Err(only_null_on_embeds());
     }
@@ -610,7 +811,11 @@ fn embed_null_check(body: &str, to_one: bool, f: &Filter) -> Result<String, Erro
         (Operation::Is(IsValue::NotNull), true) => false,
         _ => return Err(only_null_on_embeds()),
     };
-    Ok(embed_exists(body, to_one, exists))
+    Ok(if exists {
+        format!("{presence} IS NOT NULL")
+    } else {
+        format!("{presence} IS NULL")
+    })
 }
 
 fn only_null_on_embeds() -> Error {
