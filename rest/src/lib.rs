@@ -20,6 +20,7 @@ mod rpc;
 pub mod schema;
 pub mod select;
 pub mod sql_text;
+pub mod view_deps;
 
 use std::sync::Arc;
 
@@ -47,6 +48,9 @@ pub struct Config {
     pub max_body_bytes: usize,
     /// `db-tx-end = commit-allow-override`: honour `Prefer: tx=rollback`.
     pub allow_tx_override: bool,
+    /// `db-pre-request`: a function (`name` or `schema.name`) called with no arguments after
+    /// the request's settings and before its statement; it may raise to reject the request.
+    pub pre_request: Option<String>,
 }
 
 impl Default for Config {
@@ -58,6 +62,7 @@ impl Default for Config {
             anon_role: "anon".into(),
             max_body_bytes: 10 * 1024 * 1024,
             allow_tx_override: true,
+            pre_request: None,
         }
     }
 }
@@ -87,7 +92,8 @@ impl State {
     /// Introspects the exposed schemas again and swaps the cache in.
     pub async fn reload_schema(&self) -> Result<(), bucketbase_sql::DbError> {
         let client = self.0.db.admin.get().await?;
-        let cache = SchemaCache::load(&client, &self.0.config.schemas).await?;
+        let zones = self.cache().await.map(|c| c.timezones.clone());
+        let cache = SchemaCache::load(&client, &self.0.config.schemas, zones).await?;
         *self.0.cache.write().await = Some(Arc::new(cache));
         tracing::debug!("schema cache loaded");
         Ok(())
@@ -116,6 +122,7 @@ pub fn router(state: State) -> Router {
 pub async fn run(state: State, mut stop: watch::Receiver<bool>) {
     use bucketbase_sql::tokio_postgres::{AsyncMessage, NoTls};
     use futures_util::StreamExt;
+    let mut reconnected = false;
     loop {
         if *stop.borrow() {
             return;
@@ -144,8 +151,12 @@ pub async fn run(state: State, mut stop: watch::Receiver<bool>) {
             pump.abort();
             continue;
         }
-        // After a reconnect the schema may have changed unseen.
-        let _ = state.reload_schema().await;
+        // After a reconnect the schema may have changed unseen (the first connection follows
+        // the load the server did before serving).
+        if reconnected {
+            let _ = state.reload_schema().await;
+        }
+        reconnected = true;
         loop {
             tokio::select! {
                 msg = rx.recv() => match msg {

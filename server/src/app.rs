@@ -126,6 +126,7 @@ impl Application {
             anon_without_key: config.anon_without_key.unwrap_or(anon_without_key),
         })
         .map_err(anyhow::Error::msg)?;
+        let started = std::time::Instant::now();
         bucketbase_sql::migrate::run(
             database_url,
             bucketbase_sql::migrate::MigrationSets {
@@ -138,6 +139,10 @@ impl Application {
             Some(url) => url.clone(),
             None => with_user(database_url, "authenticator")?,
         };
+        tracing::debug!(
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "migrated"
+        );
         let db = Db {
             request: connect(&request_url, config.pool_size)?,
             admin: connect(database_url, config.admin_pool_size)?,
@@ -156,6 +161,11 @@ impl Application {
             bucketbase_rest::Config {
                 schemas: config.db_schemas.clone(),
                 max_rows: config.db_max_rows.or(Some(1000)),
+                pre_request: config
+                    .env
+                    .get("PGRST_DB_PRE_REQUEST")
+                    .filter(|v| !v.is_empty())
+                    .cloned(),
                 ..Default::default()
             },
             db.clone(),
@@ -171,6 +181,10 @@ impl Application {
             config.jwt_expiry,
         )
         .map_err(anyhow::Error::msg)?;
+        tracing::debug!(
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "schema cache loaded"
+        );
         let auth = bucketbase_auth::State::new(auth_config, keys.clone(), db.clone());
         let router = Router::new()
             .route(
@@ -200,6 +214,10 @@ impl Application {
                     res
                 },
             ));
+        tracing::debug!(
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "ready to serve"
+        );
         Ok(Self {
             listener,
             router,

@@ -65,11 +65,46 @@ pub async fn run(url: &str, sets: MigrationSets) -> Result<Applied> {
             .names
             .extend(report.applied_migrations().iter().map(|m| m.to_string()));
     }
-    client
-        .batch_execute("notify pgrst, 'reload schema'")
-        .await
-        .map_err(DbError::from)?;
+    if !applied.names.is_empty() {
+        client
+            .batch_execute("notify pgrst, 'reload schema'")
+            .await
+            .map_err(DbError::from)?;
+    }
     drop(client);
     let _ = conn_task.await;
     Ok(applied)
+}
+
+/// The highest version recorded in `table`, or `None` when the table does not exist.
+async fn recorded_version(client: &tokio_postgres::Client, table: &str) -> Result<Option<i64>> {
+    let row = client
+        .query_one("select to_regclass($1) is not null", &[&table])
+        .await?;
+    if !row.get::<_, bool>(0) {
+        return Ok(None);
+    }
+    // `table` is one of our two constants, never user input.
+    let row = client
+        .query_one(&format!("select max(version)::int8 from {table}"), &[])
+        .await?;
+    Ok(row.get(0))
+}
+
+/// True when every embedded migration of the chosen sets is already recorded.
+async fn up_to_date(client: &tokio_postgres::Client, sets: MigrationSets) -> Result<bool> {
+    let newest = |migrations: &[refinery::Migration]| {
+        migrations.iter().map(|m| i64::from(m.version())).max()
+    };
+    let kit_newest = newest(kit::migrations::runner().get_migrations());
+    if recorded_version(client, KIT_HISTORY).await? < kit_newest {
+        return Ok(false);
+    }
+    if sets.platform {
+        let platform_newest = newest(platform::migrations::runner().get_migrations());
+        if recorded_version(client, PLATFORM_HISTORY).await? < platform_newest {
+            return Ok(false);
+        }
+    }
+    Ok(true)
 }
