@@ -74,6 +74,10 @@ async fn relation_inner(state: State, name: String, request: Request) -> Result<
             let bytes = body_bytes(&state, body).await?;
             write(&state, req, &table, Write::Update, &parts.headers, &bytes).await
         }
+        Method::PUT => {
+            let bytes = body_bytes(&state, body).await?;
+            write(&state, req, &table, Write::Upsert, &parts.headers, &bytes).await
+        }
         Method::DELETE => write(&state, req, &table, Write::Delete, &parts.headers, &[]).await,
         Method::OPTIONS => {
             let mut allow = vec!["OPTIONS", "GET", "HEAD"];

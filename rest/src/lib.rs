@@ -122,7 +122,6 @@ pub fn router(state: State) -> Router {
 pub async fn run(state: State, mut stop: watch::Receiver<bool>) {
     use bucketbase_sql::tokio_postgres::{AsyncMessage, NoTls};
     use futures_util::StreamExt;
-    let mut reconnected = false;
     loop {
         if *stop.borrow() {
             return;
@@ -151,12 +150,9 @@ pub async fn run(state: State, mut stop: watch::Receiver<bool>) {
             pump.abort();
             continue;
         }
-        // After a reconnect the schema may have changed unseen (the first connection follows
-        // the load the server did before serving).
-        if reconnected {
-            let _ = state.reload_schema().await;
-        }
-        reconnected = true;
+        // Changes made before LISTEN took effect (including between the server's first load and
+        // this first connection) were not notified to us: load once more now.
+        let _ = state.reload_schema().await;
         loop {
             tokio::select! {
                 msg = rx.recv() => match msg {

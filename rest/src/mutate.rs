@@ -9,9 +9,9 @@ use bucketbase_sql::request_tx::Access;
 use serde_json::Value;
 
 use crate::error::Error;
-use crate::prefer::{Resolution, Return};
+use crate::prefer::{Applied, Resolution, Return};
 use crate::read::{body_expr, render_select, singular_error};
-use crate::request::{content_range, response, run_statement, ApiRequest};
+use crate::request::{content_range, response, run_statement, with_gucs, ApiRequest, GUC_COLUMNS};
 use crate::schema::Table;
 use crate::select::{modifiers_by_path, SelectRenderer};
 use crate::sql_text::{ident, SqlText};
@@ -26,6 +26,8 @@ pub enum Write {
     Update,
     /// `DELETE`.
     Delete,
+    /// `PUT`: the single-row upsert addressed by its primary key.
+    Upsert,
 }
 
 /// The parsed JSON payload: rows and the columns they set.
@@ -45,26 +47,39 @@ fn parse_payload(
     table: &Table,
     write: Write,
 ) -> Result<Payload, Error> {
-    if let Some(ct) = headers.get("content-type").and_then(|v| v.to_str().ok()) {
-        let essence = ct
-            .split(';')
-            .next()
-            .unwrap_or_default()
-            .trim()
-            .to_ascii_lowercase();
-        if !essence.is_empty() && essence != "application/json" && essence != "*/*" {
+    let essence = headers
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .map(|ct| {
+            (
+                ct,
+                ct.split(';')
+                    .next()
+                    .unwrap_or_default()
+                    .trim()
+                    .to_ascii_lowercase(),
+            )
+        });
+    let text = std::str::from_utf8(body).map_err(|_| Error::body("Empty or invalid json"))?;
+    let value: Value = match essence {
+        Some((_, e)) if e == "text/csv" => csv_rows(text)?,
+        Some((_, e)) if e == "application/x-www-form-urlencoded" => {
+            // `parseSimpleQuery`: one object of text values, a repeated key's last value wins.
+            let mut object = serde_json::Map::new();
+            for (k, v) in form_urlencoded::parse(text.as_bytes()) {
+                object.insert(k.into_owned(), Value::String(v.into_owned()));
+            }
+            Value::Object(object)
+        }
+        Some((ct, e)) if !e.is_empty() && e != "application/json" && e != "*/*" => {
             return Err(Error::body(format!("Content-Type not acceptable: {ct}")));
         }
-    }
-    let text = std::str::from_utf8(body).map_err(|_| Error::body("Empty or invalid json"))?;
-    let value: Value = if text.trim().is_empty() && write == Write::Insert {
-        Value::Object(Default::default())
-    } else {
-        serde_json::from_str(text).map_err(|_| Error::body("Empty or invalid json"))?
+        _ if text.trim().is_empty() && write == Write::Insert => Value::Object(Default::default()),
+        _ => serde_json::from_str(text).map_err(|_| Error::body("Empty or invalid json"))?,
     };
     let rows: Vec<serde_json::Map<String, Value>> = match value {
         Value::Object(o) => vec![o],
-        Value::Array(items) if write == Write::Insert => items
+        Value::Array(items) if matches!(write, Write::Insert | Write::Upsert) => items
             .into_iter()
             .map(|v| match v {
                 Value::Object(o) => Ok(o),
@@ -110,6 +125,130 @@ fn parse_payload(
     })
 }
 
+/// A `text/csv` body as PostgREST's `csvToJson`: the header line names the keys, every value
+/// is text except an unquoted `NULL`, which is null.
+fn csv_rows(text: &str) -> Result<Value, Error> {
+    let records = csv_records(text);
+    let mut records = records.into_iter();
+    let Some(header) = records.next() else {
+        return Ok(Value::Array(Vec::new()));
+    };
+    let mut rows = Vec::new();
+    for record in records {
+        if record.len() != header.len() {
+            return Err(Error::body("All lines must have same number of fields"));
+        }
+        let object = header
+            .iter()
+            .zip(record)
+            .map(|((key, _), (value, quoted))| {
+                let value = if value == "NULL" && !quoted {
+                    Value::Null
+                } else {
+                    Value::String(value)
+                };
+                (key.clone(), value)
+            })
+            .collect();
+        rows.push(Value::Object(object));
+    }
+    Ok(Value::Array(rows))
+}
+
+/// RFC 4180 records: fields split on `,`, records on `\n` or `\r\n`, `"…"` quoting with `""`
+/// for a quote; each field with whether it was quoted. Blank lines are skipped.
+fn csv_records(text: &str) -> Vec<Vec<(String, bool)>> {
+    let mut records = Vec::new();
+    let mut record: Vec<(String, bool)> = Vec::new();
+    let mut field = String::new();
+    let mut quoted = false;
+    let mut in_quotes = false;
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        if in_quotes {
+            match c {
+                '"' if chars.peek() == Some(&'"') => {
+                    chars.next();
+                    field.push('"');
+                }
+                '"' => in_quotes = false,
+                c => field.push(c),
+            }
+            continue;
+        }
+        match c {
+            '"' if field.is_empty() && !quoted => {
+                in_quotes = true;
+                quoted = true;
+            }
+            ',' => record.push((std::mem::take(&mut field), std::mem::take(&mut quoted))),
+            '\r' if chars.peek() == Some(&'\n') => {}
+            '\n' => {
+                record.push((std::mem::take(&mut field), std::mem::take(&mut quoted)));
+                if !(record.len() == 1 && record[0].0.is_empty() && !record[0].1) {
+                    records.push(std::mem::take(&mut record));
+                }
+                record.clear();
+            }
+            c => field.push(c),
+        }
+    }
+    if !field.is_empty() || quoted || !record.is_empty() {
+        record.push((field, quoted));
+        records.push(record);
+    }
+    records
+}
+
+/// `PUT`'s preconditions (PostgREST's `getRanges` and `mutatePlan`): no `limit`/`offset`
+/// (`PGRST114`), and root filters that are exactly `eq` on every primary-key column
+/// (`PGRST105`).
+fn check_single_upsert(req: &ApiRequest, table: &Table) -> Result<(), Error> {
+    let root: bucketbase_grammar::EmbedPath = Vec::new();
+    if req.query.limit.iter().any(|(p, _)| *p == root)
+        || req.query.offset.iter().any(|(p, _)| *p == root)
+    {
+        return Err(Error::new(
+            400,
+            "PGRST114",
+            "limit/offset querystring parameters are not allowed for PUT",
+        ));
+    }
+    let filters: Vec<&bucketbase_grammar::Filter> = req
+        .query
+        .filters
+        .iter()
+        .filter(|(p, _)| *p == root)
+        .map(|(_, f)| f)
+        .collect();
+    let mut fields: Vec<&str> = filters.iter().map(|f| f.field.name.as_str()).collect();
+    fields.sort_unstable();
+    fields.dedup();
+    let mut pk: Vec<&str> = table.primary_key.iter().map(String::as_str).collect();
+    pk.sort_unstable();
+    let all_eq = filters.iter().all(|f| {
+        !f.negated
+            && f.field.json_path.is_empty()
+            && matches!(
+                f.operation,
+                bucketbase_grammar::Operation::Compare {
+                    op: bucketbase_grammar::CompareOp::Eq,
+                    quantifier: None,
+                    ..
+                }
+            )
+    });
+    let logic = req.query.logic.iter().any(|(p, _)| *p == root);
+    if logic || pk.is_empty() || fields != pk || !all_eq {
+        return Err(Error::new(
+            405,
+            "PGRST105",
+            "Filters must include all and only primary key columns with 'eq' operators",
+        ));
+    }
+    Ok(())
+}
+
 /// `INSERT`/upsert, `UPDATE` or `DELETE` with its response.
 pub async fn write(
     state: &State,
@@ -123,6 +262,7 @@ pub async fn write(
         Write::Insert => table.insertable,
         Write::Update => table.updatable,
         Write::Delete => table.deletable,
+        Write::Upsert => table.insertable && table.updatable,
     };
     if matches!(req.media, crate::media::Media::Plan(_)) {
         return Err(Error::new(
@@ -139,6 +279,9 @@ pub async fn write(
             format!("Unsupported HTTP method: {}", req.method),
         ));
     }
+    if kind == Write::Upsert {
+        check_single_upsert(&req, table)?;
+    }
     let mut sql = SqlText::default();
     let payload = match kind {
         Write::Delete => None,
@@ -152,7 +295,9 @@ pub async fn write(
     };
     let return_ = req.prefer.return_.unwrap_or(Return::Minimal);
     let representation = return_ == Return::Representation;
-    let merge = kind == Write::Insert && req.prefer.resolution == Some(Resolution::MergeDuplicates);
+    let merge = (kind == Write::Insert
+        && req.prefer.resolution == Some(Resolution::MergeDuplicates))
+        || kind == Write::Upsert;
     let returning = if representation {
         format!("{target}.*")
     } else if return_ == Return::HeadersOnly && !table.primary_key.is_empty() {
@@ -171,7 +316,9 @@ pub async fn write(
         returning
     };
     // Root filters only: embedded filters shape the representation, not the WHERE clause.
-    let root_conds = {
+    let root_conds = if !matches!(kind, Write::Update | Write::Delete) {
+        Vec::new()
+    } else {
         let mods = modifiers_by_path(&req.query);
         let root = mods.get(&Vec::new()).cloned().unwrap_or_default();
         let mut renderer = SelectRenderer::new(&req.cache, &mut sql, Default::default());
@@ -209,7 +356,34 @@ pub async fn write(
             let p = payload
                 .as_ref()
                 .ok_or_else(|| Error::internal("no payload"))?;
-            insert_sql(&mut sql, &req, table, p, &returning)?
+            let upsert = req.prefer.resolution.map(|r| {
+                (
+                    r,
+                    req.query
+                        .on_conflict
+                        .clone()
+                        .unwrap_or_else(|| table.primary_key.clone()),
+                )
+            });
+            insert_sql(&mut sql, &req, table, p, &returning, upsert, &[])?
+        }
+        Write::Upsert => {
+            let p = payload
+                .as_ref()
+                .ok_or_else(|| Error::internal("no payload"))?;
+            // The URL's key filters, applied to the payload row: a mismatch inserts nothing.
+            let mods = modifiers_by_path(&req.query);
+            let root = mods.get(&Vec::new()).cloned().unwrap_or_default();
+            let mut renderer = SelectRenderer::new(&req.cache, &mut sql, Default::default());
+            let mut conds = Vec::new();
+            for f in &root.filters {
+                conds.push(renderer.filter_cond(Some(table), "\"pgrst_row\"", f)?);
+            }
+            let upsert = Some((Resolution::MergeDuplicates, table.primary_key.clone()));
+            if p.rows.is_empty() {
+                return Err(put_mismatch());
+            }
+            insert_sql(&mut sql, &req, table, p, &returning, upsert, &conds)?
         }
         Write::Update => {
             let p = payload
@@ -254,6 +428,7 @@ pub async fn write(
         // Nothing to write (`[]` or `{}`): the empty answer of the same shape.
         let status = match (kind, representation) {
             (Write::Insert, _) => 201,
+            (Write::Upsert, _) => return Err(put_mismatch()),
             (_, true) => 200,
             (_, false) => 204,
         };
@@ -299,7 +474,7 @@ pub async fn write(
             columns.join(", ")
         );
         format!(
-            "\"pgrst_source\" AS ({}) SELECT NULL::int8, count(*)::int8, {} AS body, {inserted} FROM \"pgrst_source\" AS \"pgrst_t\"",
+            "\"pgrst_source\" AS ({}) SELECT NULL::int8, count(*)::int8, {} AS body, {inserted}, {GUC_COLUMNS} FROM \"pgrst_source\" AS \"pgrst_t\"",
             node.query(&from, &[], true),
             body_expr(req.media)
         )
@@ -320,7 +495,7 @@ pub async fn write(
             "NULL::text".to_string()
         };
         format!(
-            "\"pgrst_source\" AS (SELECT 1) SELECT NULL::int8, count(*)::int8, NULL::text, {extra} FROM \"pgrst_mutation\""
+            "\"pgrst_source\" AS (SELECT 1) SELECT NULL::int8, count(*)::int8, NULL::text, {extra}, {GUC_COLUMNS} FROM \"pgrst_mutation\""
         )
     };
     sql.sql = format!("WITH \"pgrst_mutation\" AS ({mutation}), {select_part}");
@@ -328,6 +503,10 @@ pub async fn write(
     let mut tx = req.begin(state, Access::ReadWrite).await?;
     let outcome = run_statement(&mut tx, &sql, anon).await?;
     let n = outcome.page;
+    if kind == Write::Upsert && n != 1 {
+        let _ = tx.rollback().await;
+        return Err(put_mismatch());
+    }
     if req.media.is_object() && n != 1 {
         let _ = tx.rollback().await;
         return Err(singular_error(n));
@@ -356,13 +535,21 @@ pub async fn write(
         Write::Update => content_range(0, n - 1, total),
         _ => content_range(1, 0, total),
     };
-    let mut headers = vec![("content-range", range)];
-    if let Some(applied) = req.prefer.applied(|k| {
-        matches!(
-            k,
-            "return" | "count" | "resolution" | "missing" | "handling" | "max-affected"
-        ) || (k == "tx" && state.0.config.allow_tx_override)
-    }) {
+    // PUT answers without `Content-Range`, as PostgREST's `MutationSingleUpsert`.
+    let mut headers = if kind == Write::Upsert {
+        Vec::new()
+    } else {
+        vec![("content-range", range)]
+    };
+    let applied = match kind {
+        Write::Insert => Applied::Create {
+            resolution: !table.primary_key.is_empty() || req.query.on_conflict.is_some(),
+        },
+        Write::Update => Applied::Update,
+        Write::Delete => Applied::Delete,
+        Write::Upsert => Applied::SingleUpsert,
+    };
+    if let Some(applied) = req.prefer.applied(applied) {
         headers.push(("preference-applied", applied));
     }
     let status = match kind {
@@ -378,6 +565,14 @@ pub async fn write(
                 201
             }
         }
+        Write::Upsert if representation => {
+            let inserted: Option<i64> = outcome.extra.as_deref().and_then(|s| s.parse().ok());
+            if inserted.unwrap_or(0) > 0 {
+                201
+            } else {
+                200
+            }
+        }
         _ if representation => 200,
         _ => 204,
     };
@@ -391,7 +586,18 @@ pub async fn write(
     } else {
         None
     };
-    Ok(response(status, req.media, &req.schema, body, headers))
+    with_gucs(
+        response(status, req.media, &req.schema, body, headers),
+        &outcome.gucs,
+    )
+}
+
+fn put_mismatch() -> Error {
+    Error::new(
+        400,
+        "PGRST115",
+        "Payload values do not match URL in primary key column(s)",
+    )
 }
 
 fn safe_update(verb: &str) -> Error {
@@ -404,6 +610,8 @@ fn insert_sql(
     table: &Table,
     p: &Payload,
     returning: &str,
+    upsert: Option<(Resolution, Vec<String>)>,
+    conds: &[String],
 ) -> Result<Option<String>, Error> {
     let target = table.name.sql();
     if p.rows.is_empty() {
@@ -451,11 +659,10 @@ fn insert_sql(
             values.join(", ")
         )
     };
-    if let Some(resolution) = req.prefer.resolution {
-        let conflict: Vec<String> = match &req.query.on_conflict {
-            Some(cols) => cols.clone(),
-            None => table.primary_key.clone(),
-        };
+    if !conds.is_empty() && !columns.is_empty() {
+        statement.push_str(&format!(" WHERE {}", conds.join(" AND ")));
+    }
+    if let Some((resolution, conflict)) = upsert {
         if !conflict.is_empty() {
             let target_cols: Vec<String> = conflict.iter().map(|c| ident(c)).collect();
             match resolution {
@@ -486,4 +693,26 @@ fn insert_sql(
     }
     statement.push_str(&format!(" RETURNING {returning}"));
     Ok(Some(statement))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csv_bodies() {
+        assert_eq!(
+            csv_rows("a,b\n1,\"x,\"\"y\"\"\"\r\n2,NULL\n3,\"NULL\"\n\n").expect("csv"),
+            serde_json::json!([
+                {"a": "1", "b": "x,\"y\""},
+                {"a": "2", "b": null},
+                {"a": "3", "b": "NULL"}
+            ])
+        );
+        assert_eq!(csv_rows("").expect("empty"), serde_json::json!([]));
+        assert_eq!(csv_rows("a\n").expect("header only"), serde_json::json!([]));
+        assert!(csv_rows("a,b\n1\n").is_err());
+        // Unterminated quotes do not panic.
+        assert!(csv_rows("a\n\"open").is_ok());
+    }
 }

@@ -7,8 +7,11 @@ use bucketbase_sql::request_tx::Access;
 
 use crate::error::Error;
 use crate::media::Media;
+use crate::prefer::Applied;
 use crate::prefer::Count;
-use crate::request::{content_range, response, run_read, run_statement, ApiRequest};
+use crate::request::{
+    content_range, response, run_read, run_statement, with_gucs, ApiRequest, GUC_COLUMNS,
+};
 use crate::schema::{QualifiedName, Table};
 use crate::select::{modifiers_by_path, NodeSql, SelectRenderer};
 use crate::sql_text::{ident, SqlText};
@@ -100,17 +103,19 @@ pub fn wrap_read(node: &NodeSql, from: &str, ctes: &str, media: Media, count: bo
         "NULL::int8".to_string()
     };
     format!(
-        "WITH {ctes}\"pgrst_source\" AS ({paged}) SELECT {total} AS total, count(*)::int8 AS page, {} AS body FROM \"pgrst_source\" AS \"pgrst_t\"",
+        "WITH {ctes}\"pgrst_source\" AS ({paged}) SELECT {total} AS total, count(*)::int8 AS page, {} AS body, {GUC_COLUMNS} FROM \"pgrst_source\" AS \"pgrst_t\"",
         body_expr(media)
     )
 }
 
-/// Answers a read: status, `Content-Range`, and the body (none for HEAD).
+/// Answers a read: status, `Content-Range`, `Content-Location` (for relations), and the body
+/// (none for HEAD).
 pub fn read_response(
     req: &ApiRequest,
     outcome: crate::request::Outcome,
     offset: i64,
     head: bool,
+    location: Option<String>,
 ) -> Result<Response, Error> {
     if req.media.is_object() && outcome.page != 1 {
         return Err(singular_error(outcome.page));
@@ -129,13 +134,27 @@ pub fn read_response(
             status = 206;
         }
     }
-    let headers = vec![("content-range", content_range(offset, upper, outcome.total))];
+    let mut headers = vec![("content-range", content_range(offset, upper, outcome.total))];
+    let kind = if location.is_some() {
+        Applied::Read
+    } else {
+        Applied::Call
+    };
+    if let Some(location) = location {
+        headers.push(("content-location", location));
+    }
+    if let Some(applied) = req.prefer.applied(kind) {
+        headers.push(("preference-applied", applied));
+    }
     let body = if head {
         None
     } else {
         Some(outcome.body.unwrap_or_else(|| "[]".to_string()))
     };
-    Ok(response(status, req.media, &req.schema, body, headers))
+    with_gucs(
+        response(status, req.media, &req.schema, body, headers),
+        &outcome.gucs,
+    )
 }
 
 /// PGRST116: a single object was requested and the result has another number of rows.
@@ -202,7 +221,13 @@ pub async fn read(
     if !matches!(count, Some(Count::Planned | Count::Estimated)) {
         // The common case: one round trip, committed with the statement.
         let outcome = run_read(tx, &sql, anon).await?;
-        return read_response(&req, outcome, node.offset.unwrap_or(0), head);
+        return read_response(
+            &req,
+            outcome,
+            node.offset.unwrap_or(0),
+            head,
+            Some(req.content_location(&table.name.name)),
+        );
     }
     let planned = match count {
         Some(Count::Planned) => Some(planned_count(&mut tx, &node, &from, "", &sql, anon).await?),
@@ -224,7 +249,13 @@ pub async fn read(
         }
         tx.commit().await.map_err(|e| Error::db(&e, anon))?;
     }
-    read_response(&req, outcome, node.offset.unwrap_or(0), head)
+    read_response(
+        &req,
+        outcome,
+        node.offset.unwrap_or(0),
+        head,
+        Some(req.content_location(&table.name.name)),
+    )
 }
 
 /// `count=planned`: the planner's row estimate for the unpaged query, read from `EXPLAIN`

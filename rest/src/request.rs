@@ -38,6 +38,8 @@ pub struct ApiRequest {
     pub media: Media,
     /// Settings for the request transaction.
     pub ctx: RequestContext,
+    /// The raw query string (made canonical only when a read answers with `Content-Location`).
+    pub raw_query: String,
 }
 
 impl ApiRequest {
@@ -86,9 +88,12 @@ impl ApiRequest {
             )
             .header("retry-after", "1"));
         };
-        let query = bucketbase_grammar::parse_query_string(uri.query().unwrap_or(""), rpc_get)
+        let mut query = bucketbase_grammar::parse_query_string(uri.query().unwrap_or(""), rpc_get)
             .map_err(Error::parse)?;
-        let prefer = Preferences::parse(headers)?;
+        if *method == Method::GET {
+            apply_range_header(&mut query, headers)?;
+        }
+        let prefer = Preferences::parse(headers, &cache.timezones, config.allow_tx_override)?;
         let accept = headers.get("accept").and_then(|v| v.to_str().ok());
         let media = negotiate(accept, root)?;
         if matches!(media, Media::Plan(_))
@@ -127,6 +132,7 @@ impl ApiRequest {
             prefer,
             media,
             ctx,
+            raw_query: uri.query().unwrap_or("").to_string(),
         })
     }
 
@@ -135,12 +141,216 @@ impl ApiRequest {
         self.caller.role == state.0.config.anon_role
     }
 
-    /// Opens the request transaction.
+    /// Opens the request transaction. When the request has a `Prefer: timezone=` or the server
+    /// a `db-pre-request` function, those run first (PostgREST's order: settings, timezone,
+    /// pre-request, main statement); they share the first round trip with `BEGIN` and the
+    /// settings, and the main statement follows in the next.
     pub async fn begin(&self, state: &State, access: Access) -> Result<RequestTx, Error> {
-        RequestTx::begin(&state.0.db.request, self.ctx.clone(), access)
+        let anon = self.is_anon(state);
+        let mut tx = RequestTx::begin(&state.0.db.request, self.ctx.clone(), access)
             .await
-            .map_err(|e| Error::db(&e, self.is_anon(state)))
+            .map_err(|e| Error::db(&e, anon))?;
+        if let Some(tz) = &self.prefer.timezone {
+            tx.query("select set_config('timezone', $1, true)", &[tz])
+                .await
+                .map_err(|e| Error::db(&e, anon))?;
+        }
+        if let Some(function) = &state.0.config.pre_request {
+            let name = function
+                .split('.')
+                .map(crate::sql_text::ident)
+                .collect::<Vec<_>>()
+                .join(".");
+            tx.query(&format!("select {name}()"), &[])
+                .await
+                .map_err(|e| Error::db(&e, anon))?;
+        }
+        Ok(tx)
     }
+
+    /// `Content-Location` of a read of `relation`.
+    pub fn content_location(&self, relation: &str) -> String {
+        let canonical = canonical_query(&self.raw_query);
+        if canonical.is_empty() {
+            format!("/{relation}")
+        } else {
+            format!("/{relation}?{canonical}")
+        }
+    }
+}
+
+/// Intersects the `Range` header (`first-last` or `first-`, PostgREST's `rangeParse`; anything
+/// else means all rows) with the root `limit`/`offset`, as `getRanges` does for GET.
+fn apply_range_header(query: &mut QueryParams, headers: &HeaderMap) -> Result<(), Error> {
+    let Some(header) = headers.get("range").and_then(|v| v.to_str().ok()) else {
+        return Ok(());
+    };
+    let Some((lower, upper)) = parse_range(header) else {
+        return Ok(());
+    };
+    let root: bucketbase_grammar::EmbedPath = Vec::new();
+    let limit = query
+        .limit
+        .iter()
+        .rev()
+        .find(|(p, _)| *p == root)
+        .map(|x| x.1);
+    let offset = query
+        .offset
+        .iter()
+        .rev()
+        .find(|(p, _)| *p == root)
+        .map_or(0, |x| x.1);
+    // `limit=0` bypasses the header: the empty page PostgREST answers with `[]`.
+    if limit == Some(0) {
+        return Ok(());
+    }
+    let header_empty = upper.is_some_and(|u| u < lower);
+    let param_upper = limit.map(|l| offset.saturating_add(l) - 1);
+    let new_lower = lower.max(offset);
+    let new_upper = match (upper, param_upper) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    };
+    if header_empty || new_upper.is_some_and(|u| u < new_lower) {
+        let details = if header_empty {
+            "The lower boundary must be lower than or equal to the upper boundary in the Range header."
+        } else {
+            "Limit should be greater than or equal to zero."
+        };
+        return Err(
+            Error::new(416, "PGRST103", "Requested range not satisfiable").details(details),
+        );
+    }
+    query.offset.retain(|(p, _)| *p != root);
+    query.limit.retain(|(p, _)| *p != root);
+    query.offset.push((root.clone(), new_lower));
+    if let Some(u) = new_upper {
+        query.limit.push((root, u - new_lower + 1));
+    }
+    Ok(())
+}
+
+/// `^([0-9]+)-([0-9]*)$`: the first row and, when given, the last.
+fn parse_range(header: &str) -> Option<(i64, Option<i64>)> {
+    let (a, b) = header.split_once('-')?;
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|c| c.is_ascii_digit());
+    if !digits(a) || !(b.is_empty() || digits(b)) {
+        return None;
+    }
+    let lower = a.parse().ok()?;
+    let upper = if b.is_empty() {
+        None
+    } else {
+        Some(b.parse().ok()?)
+    };
+    Some((lower, upper))
+}
+
+/// PostgREST's `qsCanonical`: the decoded parameters sorted by name (stable), values of a
+/// repeated name joined with `,` (`urlEncodeVars`), everything but `A-Za-z0-9-_.~` escaped.
+pub fn canonical_query(query: &str) -> String {
+    let mut pairs: Vec<(String, String)> = form_urlencoded::parse(query.as_bytes())
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+    pairs.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut out: Vec<String> = Vec::new();
+    let mut done = vec![false; pairs.len()];
+    for i in 0..pairs.len() {
+        if done[i] {
+            continue;
+        }
+        let mut values = vec![url_encode(&pairs[i].1)];
+        for j in i + 1..pairs.len() {
+            if !done[j] && pairs[j].0 == pairs[i].0 {
+                done[j] = true;
+                values.push(url_encode(&pairs[j].1));
+            }
+        }
+        out.push(format!("{}={}", url_encode(&pairs[i].0), values.join(",")));
+    }
+    out.join("&")
+}
+
+/// `Network.HTTP.Base.urlEncode`: UTF-8 bytes, upper-case hex.
+fn url_encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// The `response.headers` / `response.status` settings a statement left behind.
+#[derive(Debug, Clone, Default)]
+pub struct Gucs {
+    /// `response.headers`: a JSON array of single-key objects.
+    pub headers: Option<String>,
+    /// `response.status`: a status code.
+    pub status: Option<String>,
+}
+
+/// The two columns every generated statement ends with, read after the statement's work so
+/// that functions and the pre-request function can set them.
+pub const GUC_COLUMNS: &str = "nullif(current_setting('response.headers', true), '') AS response_headers, nullif(current_setting('response.status', true), '') AS response_status";
+
+/// Applies the GUC overrides to `res` as PostgREST's `overrideStatusHeaders`: the status is
+/// replaced, and the headers replace ours of the same name (a repeated name is kept repeated).
+pub fn with_gucs(mut res: Response, gucs: &Gucs) -> Result<Response, Error> {
+    if let Some(status) = &gucs.status {
+        let digits: String = status
+            .trim_start()
+            .chars()
+            .take_while(char::is_ascii_digit)
+            .collect();
+        let code = digits
+            .parse::<u16>()
+            .ok()
+            .and_then(|c| axum::http::StatusCode::from_u16(c).ok())
+            .ok_or_else(|| {
+                Error::new(
+                    500,
+                    "PGRST112",
+                    "response.status guc must be a valid status code",
+                )
+            })?;
+        *res.status_mut() = code;
+    }
+    if let Some(text) = &gucs.headers {
+        let invalid = || {
+            Error::new(
+                500,
+                "PGRST111",
+                "response.headers guc must be a JSON array composed of objects with a single key and a string value",
+            )
+        };
+        let list: Vec<serde_json::Map<String, Value>> =
+            serde_json::from_str(text).map_err(|_| invalid())?;
+        let mut pairs = Vec::new();
+        for object in &list {
+            let mut entries = object.iter();
+            let (Some((name, Value::String(value))), None) = (entries.next(), entries.next())
+            else {
+                return Err(invalid());
+            };
+            let name =
+                axum::http::HeaderName::from_bytes(name.as_bytes()).map_err(|_| invalid())?;
+            let value = axum::http::HeaderValue::from_str(value).map_err(|_| invalid())?;
+            pairs.push((name, value));
+        }
+        let h = res.headers_mut();
+        for (name, _) in &pairs {
+            h.remove(name);
+        }
+        for (name, value) in pairs {
+            h.append(name, value);
+        }
+    }
+    Ok(res)
 }
 
 /// The result row every generated statement returns: total count, page count, body.
@@ -153,6 +363,8 @@ pub struct Outcome {
     pub body: Option<String>,
     /// Extra text column (Location values, insert flags) when the statement has one.
     pub extra: Option<String>,
+    /// The response GUCs, when the statement reads them.
+    pub gucs: Gucs,
 }
 
 /// Runs `sql` in `tx` and reads its one result row.
@@ -181,16 +393,22 @@ fn outcome(rows: Vec<bucketbase_sql::tokio_postgres::Row>) -> Result<Outcome, Er
     let Some(row) = rows.first() else {
         return Err(Error::internal("statement returned no row"));
     };
-    Ok(Outcome {
+    let mut outcome = Outcome {
         total: row.try_get(0).map_err(Error::internal)?,
         page: row.try_get(1).map_err(Error::internal)?,
         body: row.try_get(2).map_err(Error::internal)?,
-        extra: if row.len() > 3 {
-            row.try_get(3).map_err(Error::internal)?
-        } else {
-            None
-        },
-    })
+        extra: None,
+        gucs: Gucs::default(),
+    };
+    for (i, column) in row.columns().iter().enumerate().skip(3) {
+        let value: Option<String> = row.try_get(i).map_err(Error::internal)?;
+        match column.name() {
+            "response_headers" => outcome.gucs.headers = value,
+            "response_status" => outcome.gucs.status = value,
+            _ => outcome.extra = value,
+        }
+    }
+    Ok(outcome)
 }
 
 /// `request.headers`: lower-cased names, cookies excluded.
@@ -253,4 +471,49 @@ pub fn response(
         }
     }
     res
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn canonical_query_sorts_encodes_and_joins() {
+        assert_eq!(canonical_query(""), "");
+        assert_eq!(
+            canonical_query("select=id,name&id=eq.1&order=id"),
+            "id=eq.1&order=id&select=id%2Cname"
+        );
+        assert_eq!(canonical_query("b=2&a=x+y&b=1"), "a=x%20y&b=2,1");
+    }
+
+    #[test]
+    fn range_header_grammar() {
+        assert_eq!(parse_range("0-9"), Some((0, Some(9))));
+        assert_eq!(parse_range("5-"), Some((5, None)));
+        for bad in [
+            "items=0-9",
+            "-5",
+            "a-b",
+            "1-2-3",
+            "",
+            "99999999999999999999-",
+        ] {
+            assert_eq!(parse_range(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn range_header_intersects() {
+        let mut q = QueryParams::default();
+        let mut h = HeaderMap::new();
+        h.insert("range", "2-".parse().expect("value"));
+        q.limit.push((Vec::new(), 3));
+        apply_range_header(&mut q, &h).expect("range");
+        assert_eq!(q.offset, vec![(Vec::new(), 2)]);
+        assert_eq!(q.limit, vec![(Vec::new(), 1)]);
+        h.insert("range", "4-1".parse().expect("value"));
+        let e = apply_range_header(&mut QueryParams::default(), &h).expect_err("416");
+        assert_eq!((e.status.as_u16(), e.code.as_str()), (416, "PGRST103"));
+    }
 }

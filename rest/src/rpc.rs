@@ -12,9 +12,10 @@ use serde_json::{Map, Value};
 
 use crate::error::Error;
 use crate::media::Media;
+use crate::prefer::Applied;
 use crate::prefer::Count;
 use crate::read::{read_response, render_root, singular_error, wrap_read};
-use crate::request::{response, run_read, run_statement, ApiRequest};
+use crate::request::{response, run_read, run_statement, with_gucs, ApiRequest, GUC_COLUMNS};
 use crate::schema::{Function, QualifiedName, ReturnShape};
 use crate::sql_text::{ident, is_safe_type_name, SqlText};
 use crate::State;
@@ -184,24 +185,30 @@ pub async fn call(
                 ));
             }
             sql.sql = format!(
-                "WITH {args_cte}\"pgrst_none\" AS (SELECT 1) SELECT NULL::int8, 1::int8, coalesce(to_json({call_sql})::text, 'null') FROM \"pgrst_args\""
+                "WITH {args_cte}\"pgrst_none\" AS (SELECT 1) SELECT NULL::int8, 1::int8, coalesce(to_json({call_sql})::text, 'null'), {GUC_COLUMNS} FROM \"pgrst_args\""
             );
             let outcome = execute(state, &req, access, &sql, anon).await?;
             if function.returns == ReturnShape::Void {
-                return Ok(response(204, req.media, &req.schema, None, vec![]));
+                return with_gucs(
+                    response(204, req.media, &req.schema, None, call_headers(&req, None)),
+                    &outcome.gucs,
+                );
             }
             let body = outcome.body.unwrap_or_else(|| "null".into());
-            Ok(response(
-                200,
-                if req.media.is_object() {
-                    Media::Json
-                } else {
-                    req.media
-                },
-                &req.schema,
-                (!head).then_some(body),
-                vec![("content-range", single_range(count))],
-            ))
+            with_gucs(
+                response(
+                    200,
+                    if req.media.is_object() {
+                        Media::Json
+                    } else {
+                        req.media
+                    },
+                    &req.schema,
+                    (!head).then_some(body),
+                    call_headers(&req, Some(single_range(count))),
+                ),
+                &outcome.gucs,
+            )
         }
         ReturnShape::SetOfScalar => {
             let reference = "\"pgrst_scalar\"";
@@ -230,7 +237,7 @@ pub async fn call(
             if req.media.is_object() && outcome.page != 1 {
                 return Err(singular_error(outcome.page));
             }
-            read_response(&req, outcome, node.offset.unwrap_or(0), head)
+            read_response(&req, outcome, node.offset.unwrap_or(0), head, None)
         }
         ReturnShape::Composite { relation } | ReturnShape::SetOfComposite { relation } => {
             let table = relation.as_ref().and_then(|r| req.cache.tables.get(r));
@@ -260,19 +267,22 @@ pub async fn call(
                     return Err(singular_error(outcome.page));
                 }
                 let body = outcome.body.unwrap_or_else(|| "null".into());
-                return Ok(response(
-                    200,
-                    if req.media.is_object() {
-                        req.media
-                    } else {
-                        Media::Json
-                    },
-                    &req.schema,
-                    (!head).then_some(body),
-                    vec![("content-range", single_range(count))],
-                ));
+                return with_gucs(
+                    response(
+                        200,
+                        if req.media.is_object() {
+                            req.media
+                        } else {
+                            Media::Json
+                        },
+                        &req.schema,
+                        (!head).then_some(body),
+                        call_headers(&req, Some(single_range(count))),
+                    ),
+                    &outcome.gucs,
+                );
             }
-            read_response(&req, outcome, node.offset.unwrap_or(0), head)
+            read_response(&req, outcome, node.offset.unwrap_or(0), head, None)
         }
     }
 }
@@ -307,6 +317,16 @@ async fn execute(
         tx.commit().await.map_err(|e| Error::db(&e, anon))?;
     }
     Ok(outcome)
+}
+
+/// `Content-Range` (when given) and `Preference-Applied` of a call.
+fn call_headers(req: &ApiRequest, range: Option<String>) -> Vec<(&'static str, String)> {
+    let mut headers: Vec<(&'static str, String)> =
+        range.map(|r| ("content-range", r)).into_iter().collect();
+    if let Some(applied) = req.prefer.applied(Applied::Call) {
+        headers.push(("preference-applied", applied));
+    }
+    headers
 }
 
 /// `Content-Range` of a single-value result: one row, counted when asked.

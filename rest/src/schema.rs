@@ -4,9 +4,11 @@
 //! many-to-many through a junction table, traced through simple views); and the functions with
 //! their argument names, volatility and return shapes.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{HashMap, HashSet};
 
 use bucketbase_sql::tokio_postgres::Client;
+
+use crate::view_deps;
 
 /// `schema.name` of a relation or function.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -253,6 +255,15 @@ pub struct SchemaCache {
     pub functions: HashMap<QualifiedName, Vec<Function>>,
     /// PostgREST's in-database settings (`pgrst.db_aggregates_enabled`, …) of `authenticator`.
     pub settings: HashMap<String, String>,
+    /// `pg_timezone_names`, for `Prefer: timezone=`.
+    pub timezones: HashSet<String>,
+}
+
+/// The name a stand-in shows base column `base` under.
+fn exposed(cols: &view_deps::ColumnMap, base: &str) -> Option<String> {
+    cols.iter()
+        .find(|(b, _)| b == base)
+        .map(|(_, shown)| shown.clone())
 }
 
 const RELATIONS_SQL: &str = r#"
@@ -315,15 +326,30 @@ where i.indisunique and i.indpred is null and 0 <> all(i.indkey)
   and n.nspname not in ('pg_catalog', 'information_schema')
 "#;
 
-// View columns that are plain references to a base-table column of the same name.
-const VIEW_COLUMNS_SQL: &str = r#"
-select u.view_schema::text, u.view_name::text, u.table_schema::text, u.table_name::text, u.column_name::text
-from information_schema.view_column_usage u
-join pg_catalog.pg_namespace n on n.nspname = u.view_schema
-join pg_catalog.pg_class v on v.relnamespace = n.oid and v.relname = u.view_name
-join pg_catalog.pg_attribute a on a.attrelid = v.oid and a.attname = u.column_name and not a.attisdropped
-where u.view_schema = any($1)
+// Every view's `_RETURN` rule and its column names by position (views in any schema: an
+// exposed view may be built on a private one).
+const VIEW_RULES_SQL: &str = r#"
+select n.nspname::text, v.relname::text, r.ev_action::text,
+  array(select a.attname::text from pg_catalog.pg_attribute a
+        where a.attrelid = v.oid and a.attnum > 0 order by a.attnum)
+from pg_catalog.pg_rewrite r
+join pg_catalog.pg_class v on v.oid = r.ev_class
+join pg_catalog.pg_namespace n on n.oid = v.relnamespace
+where v.relkind in ('v', 'm') and r.rulename = '_RETURN'
+  and n.nspname not in ('pg_catalog', 'information_schema')
 "#;
+
+// The relations and columns the views' target lists point at.
+const ORIGIN_COLUMNS_SQL: &str = r#"
+select c.oid::int8, a.attnum::int4, n.nspname::text, c.relname::text, a.attname::text
+from pg_catalog.pg_attribute a
+join pg_catalog.pg_class c on c.oid = a.attrelid
+join pg_catalog.pg_namespace n on n.oid = c.relnamespace
+where c.oid::int8 = any($1) and a.attnum > 0 and not a.attisdropped
+"#;
+
+// The zone names `Prefer: timezone=` accepts.
+const TIMEZONES_SQL: &str = "select name::text from pg_catalog.pg_timezone_names";
 
 // PostgREST's `funcsSqlQuery`: input arguments with `type::regtype` names, and only the
 // callable functions (every argument named, or one unnamed bytea/json/jsonb/text/xml one).
@@ -416,22 +442,64 @@ struct Constraint {
 
 impl SchemaCache {
     /// Introspects the schemas in `schemas` through `client`.
+    /// `timezones` are reused when given (`pg_timezone_names` is slow to list and only changes
+    /// with the server's tz database).
     pub async fn load(
         client: &Client,
         schemas: &[String],
+        timezones: Option<HashSet<String>>,
     ) -> Result<Self, bucketbase_sql::tokio_postgres::Error> {
         let schemas: Vec<String> = schemas.to_vec();
         let p: [&(dyn bucketbase_sql::tokio_postgres::types::ToSql + Sync); 1] = [&schemas];
-        let (relations, columns, constraints, view_columns, functions, computed, settings) = tokio::try_join!(
+        let zones_sql = if timezones.is_some() {
+            "select ''::text where false"
+        } else {
+            TIMEZONES_SQL
+        };
+        let (relations, columns, constraints, view_rules, functions, computed, settings, zones) = tokio::try_join!(
             client.query(RELATIONS_SQL, &p),
             client.query(COLUMNS_SQL, &p),
             client.query(CONSTRAINTS_SQL, &[]),
-            client.query(VIEW_COLUMNS_SQL, &p),
+            client.query(VIEW_RULES_SQL, &[]),
             client.query(FUNCTIONS_SQL, &p),
             client.query(COMPUTED_RELS_SQL, &p),
             client.query(IN_DB_CONFIG_SQL, &[]),
+            client.query(zones_sql, &[]),
         )?;
-        let mut cache = SchemaCache::default();
+        let mut views = HashMap::new();
+        for r in &view_rules {
+            let action: String = r.get(2);
+            views.insert(
+                QualifiedName::new(r.get(0), r.get(1)),
+                (
+                    r.get::<_, Vec<String>>(3),
+                    view_deps::target_origins(&action),
+                ),
+            );
+        }
+        let oids: Vec<i64> = views
+            .values()
+            .flat_map(|(_, origins)| origins.iter().map(|o| i64::from(o.table)))
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        let origin_columns: HashMap<(u32, i32), (QualifiedName, String)> = client
+            .query(ORIGIN_COLUMNS_SQL, &[&oids])
+            .await?
+            .iter()
+            .filter_map(|r| {
+                let oid = u32::try_from(r.get::<_, i64>(0)).ok()?;
+                Some((
+                    (oid, r.get(1)),
+                    (QualifiedName::new(r.get(2), r.get(3)), r.get(4)),
+                ))
+            })
+            .collect();
+        let view_map = view_deps::resolve(&views, &origin_columns);
+        let mut cache = SchemaCache {
+            timezones: timezones.unwrap_or_else(|| zones.iter().map(|r| r.get(0)).collect()),
+            ..Default::default()
+        };
         for r in settings {
             let key: String = r.get(0);
             cache
@@ -520,23 +588,17 @@ impl SchemaCache {
                 t.unique_keys = u.clone();
             }
         }
-        // View → base table column mapping (same-named plain column references).
-        let mut view_map: BTreeMap<QualifiedName, BTreeMap<QualifiedName, Vec<String>>> =
-            BTreeMap::new();
-        for r in view_columns {
-            view_map
-                .entry(QualifiedName::new(r.get(0), r.get(1)))
-                .or_default()
-                .entry(QualifiedName::new(r.get(2), r.get(3)))
-                .or_default()
-                .push(r.get(4));
-        }
-        // Each base relation and the exposed relations standing for it (itself, its views).
-        let mut stand_ins: HashMap<QualifiedName, Vec<(QualifiedName, Vec<String>)>> =
+        // Each base relation and the exposed relations standing for it (itself, its views), with
+        // (base column, exposed column) pairs: views may rename columns.
+        let mut stand_ins: HashMap<QualifiedName, Vec<(QualifiedName, view_deps::ColumnMap)>> =
             HashMap::new();
         for t in cache.tables.values() {
             if !t.is_view() {
-                let cols = t.columns.iter().map(|c| c.name.clone()).collect();
+                let cols = t
+                    .columns
+                    .iter()
+                    .map(|c| (c.name.clone(), c.name.clone()))
+                    .collect();
                 stand_ins
                     .entry(t.name.clone())
                     .or_default()
@@ -555,11 +617,11 @@ impl SchemaCache {
                 // A view inherits its base table's primary key when it shows all of it.
                 if bases.len() == 1 {
                     if let Some(pk) = base_pk.get(base) {
-                        if pk.iter().all(|c| cols.contains(c)) {
-                            if let Some(v) = cache.tables.get_mut(view) {
-                                if v.primary_key.is_empty() {
-                                    v.primary_key = pk.clone();
-                                }
+                        let mapped: Option<Vec<String>> =
+                            pk.iter().map(|c| exposed(cols, c)).collect();
+                        if let (Some(mapped), Some(v)) = (mapped, cache.tables.get_mut(view)) {
+                            if v.primary_key.is_empty() {
+                                v.primary_key = mapped;
                             }
                         }
                     }
@@ -585,20 +647,14 @@ impl SchemaCache {
             let children = stand_ins.get(&c.table).unwrap_or(&empty);
             let parents = stand_ins.get(parent).unwrap_or(&empty);
             for (child, child_cols) in children {
-                if !c.columns.iter().all(|col| child_cols.contains(col)) {
-                    continue;
-                }
                 for (par, par_cols) in parents {
-                    if !parent_cols.iter().all(|col| par_cols.contains(col)) {
-                        continue;
-                    }
-                    fks.push((
-                        child.clone(),
-                        par.clone(),
-                        c.name.clone(),
-                        pairs.clone(),
-                        unique,
-                    ));
+                    // The key's columns under the names each stand-in shows them.
+                    let mapped: Option<Vec<(String, String)>> = pairs
+                        .iter()
+                        .map(|(a, b)| Some((exposed(child_cols, a)?, exposed(par_cols, b)?)))
+                        .collect();
+                    let Some(mapped) = mapped else { continue };
+                    fks.push((child.clone(), par.clone(), c.name.clone(), mapped, unique));
                 }
             }
         }

@@ -453,3 +453,17 @@ async fn smtp_session(
         write.write_all(reply).await?;
     }
 }
+
+impl TestApp {
+    /// Spawns the server with extra environment variables after running `setup_sql` (for
+    /// settings that name fixture objects, such as `PGRST_DB_PRE_REQUEST`).
+    pub async fn spawn_with_sql_env(
+        setup_sql: &str,
+        env: HashMap<String, String>,
+    ) -> anyhow::Result<Self> {
+        let db_url = fresh_database().await?;
+        let db = connect(&db_url).await?;
+        db.batch_execute(setup_sql).await.context("fixture SQL")?;
+        Self::spawn_on(db_url, db, env, None).await
+    }
+}
