@@ -49,6 +49,9 @@ pub struct Config {
     pub platform: bool,
     /// `BUCKETBASE_DB_POOL`: request pool size (default 32).
     pub pool_size: usize,
+    /// `BUCKETBASE_DB_ADMIN_POOL`: admin pool size (default 8), which carries every auth
+    /// statement.
+    pub admin_pool_size: usize,
     /// Every other variable, for services that read their own (`GOTRUE_*`, `SMTP_*`, …).
     pub env: HashMap<String, String>,
 }
@@ -141,6 +144,16 @@ impl Config {
                 .with_context(|| format!("BUCKETBASE_DB_POOL={v:?} is not a number"))?,
             None => 32,
         };
+        let admin_pool_size = match get("BUCKETBASE_DB_ADMIN_POOL") {
+            Some(v) => v
+                .parse::<usize>()
+                .ok()
+                .filter(|n| *n > 0)
+                .with_context(|| {
+                    format!("BUCKETBASE_DB_ADMIN_POOL={v:?} is not a positive number")
+                })?,
+            None => 8,
+        };
         let mut db_schemas = list(get("PGRST_DB_SCHEMAS"));
         if db_schemas.is_empty() {
             db_schemas = vec!["public".into(), "graphql_public".into()];
@@ -175,6 +188,7 @@ impl Config {
             db_max_rows,
             platform: flag("BUCKETBASE_PLATFORM", get("BUCKETBASE_PLATFORM"))?.unwrap_or(true),
             pool_size,
+            admin_pool_size,
             env,
         })
     }
@@ -216,6 +230,11 @@ mod tests {
             .expect("error")
             .to_string()
             .contains("BUCKETBASE_PLATFORM"));
+        let e = Config::from_vars(vars(&[("BUCKETBASE_DB_ADMIN_POOL", "0")])).err();
+        assert!(e
+            .expect("error")
+            .to_string()
+            .contains("BUCKETBASE_DB_ADMIN_POOL"));
     }
 
     #[test]
@@ -224,5 +243,6 @@ mod tests {
         assert_eq!(c.port, 54321);
         assert_eq!(c.db_schemas, vec!["public", "graphql_public"]);
         assert!(c.platform);
+        assert_eq!(c.admin_pool_size, 8);
     }
 }
