@@ -11,7 +11,9 @@ use serde_json::Value;
 use crate::error::Error;
 use crate::prefer::{Applied, Resolution, Return};
 use crate::read::{body_expr, render_select, singular_error};
-use crate::request::{content_range, response, run_statement, with_gucs, ApiRequest, GUC_COLUMNS};
+use crate::request::{
+    content_range, response, run_read, run_statement, with_gucs, ApiRequest, GUC_COLUMNS,
+};
 use crate::schema::Table;
 use crate::select::{modifiers_by_path, SelectRenderer};
 use crate::sql_text::{ident, SqlText};
@@ -500,7 +502,28 @@ pub async fn write(
     };
     sql.sql = format!("WITH \"pgrst_mutation\" AS ({mutation}), {select_part}");
     let anon = req.is_anon(state);
-    let mut tx = req.begin(state, Access::ReadWrite).await?;
+    let rollback = state.0.config.allow_tx_override && req.prefer.tx_rollback == Some(true);
+    let checked_before_commit = kind == Write::Upsert
+        || req.media.is_object()
+        || (req.prefer.strict && req.prefer.max_affected.is_some())
+        || rollback;
+    let tx = req.begin(state, Access::ReadWrite).await?;
+    if !checked_before_commit {
+        // Nothing to decide after the statement: COMMIT goes out in the same round trip (a
+        // failed statement turns it into a rollback).
+        let outcome = run_read(tx, &sql, anon).await?;
+        return write_response(
+            &req,
+            table,
+            kind,
+            outcome,
+            count_requested,
+            representation,
+            merge,
+            return_,
+        );
+    }
+    let mut tx = tx;
     let outcome = run_statement(&mut tx, &sql, anon).await?;
     let n = outcome.page;
     if kind == Write::Upsert && n != 1 {
@@ -524,12 +547,36 @@ pub async fn write(
             }
         }
     }
-    let rollback = state.0.config.allow_tx_override && req.prefer.tx_rollback == Some(true);
     if rollback {
         tx.rollback().await.map_err(|e| Error::db(&e, anon))?;
     } else {
         tx.commit().await.map_err(|e| Error::db(&e, anon))?;
     }
+    write_response(
+        &req,
+        table,
+        kind,
+        outcome,
+        count_requested,
+        representation,
+        merge,
+        return_,
+    )
+}
+
+/// The response of a write whose transaction has ended.
+#[allow(clippy::too_many_arguments)]
+fn write_response(
+    req: &ApiRequest,
+    table: &Table,
+    kind: Write,
+    outcome: crate::request::Outcome,
+    count_requested: bool,
+    representation: bool,
+    merge: bool,
+    return_: Return,
+) -> Result<Response, Error> {
+    let n = outcome.page;
     let total = count_requested.then_some(n);
     let range = match kind {
         Write::Update => content_range(0, n - 1, total),

@@ -42,6 +42,13 @@ pub async fn run(url: &str, sets: MigrationSets) -> Result<Applied> {
             tracing::debug!(error = %e, "migration connection closed");
         }
     });
+    // Nothing pending: answer without DDL (which would fire the schema-reload event triggers
+    // and take locks on every start).
+    if up_to_date(&client, sets).await? {
+        drop(client);
+        let _ = conn_task.await;
+        return Ok(Applied::default());
+    }
     // The history tables live in their own schema, never exposed through the API.
     client
         .batch_execute(
