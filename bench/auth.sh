@@ -2,8 +2,11 @@
 # Auth benchmark for an already-built release binary, against `bucketbase start`:
 #   (a) token refresh with rotation (grant_type=refresh_token), requests/s at 16 and 64
 #       connections: every connection refreshes its own session's chain (bench/auth-refresh.lua)
+#       and the CPU time per refresh of the server and of its Postgres (from /proc), which stays
+#       meaningful when other work shares the machine
 #   (b) password sign-in (grant_type=password) requests/s at 16 connections; new hashes are
 #       Argon2id m=19456 KiB, t=2, p=1, hashed on BUCKETBASE_AUTH_HASH_THREADS (default: CPUs)
+#       threads at nice 10
 #   (c) GET /auth/v1/health latency (p50/p99, one connection) while (b) saturates the CPU
 #
 #   cargo build --release -p bucketbase-server && bench/auth.sh
@@ -90,12 +93,35 @@ done
     exit 1
 }
 
+# CPU ticks used so far by the server and by its Postgres (postmaster, live backends, and the
+# backends it has reaped).
+postmaster="$(pgrep -f -- "-D $work/data" | head -1 || true)"
+ticks() { # pid [include reaped children]
+    awk -v c="${2:-0}" '{print $14 + $15 + (c ? $16 + $17 : 0)}' "/proc/$1/stat" 2>/dev/null || echo 0
+}
+pg_ticks() {
+    local t=0 p
+    [ -n "$postmaster" ] || { echo 0; return; }
+    t=$(ticks "$postmaster" 1)
+    for p in $(pgrep -P "$postmaster"); do t=$((t + $(ticks "$p"))); done
+    echo "$t"
+}
+refresh_run() { # connections token-offset
+    local s0 p0 out n
+    s0=$(ticks "$server_pid"); p0=$(pg_ticks)
+    out="$(TOKEN_OFFSET=$2 wrk -t"$1" -c"$1" -d"${duration}s" -s bench/auth-refresh.lua "$url" | grep '^refresh:')"
+    n=$(awk '{print $2}' <<<"$out")
+    echo "$out"
+    awk -v s=$(($(ticks "$server_pid") - s0)) -v p=$(($(pg_ticks) - p0)) -v n="$n" -v hz="$(getconf CLK_TCK)" \
+        'BEGIN {printf "   CPU per refresh: server %.3f ms, postgres %.3f ms\n", s * 1000 / hz / n, p * 1000 / hz / n}'
+}
+
 export TOKENS_FILE="$work/tokens" ANON_KEY="$anon"
-echo "== (a) token refresh with rotation, ${duration} s per run"
+echo "== (a) token refresh with rotation, ${duration} s per run (load average: $(cut -d' ' -f1-3 /proc/loadavg))"
 echo -n "16 connections: "
-TOKEN_OFFSET=0 wrk -t16 -c16 -d"${duration}s" -s bench/auth-refresh.lua "$url" | grep '^refresh:'
+refresh_run 16 0
 echo -n "64 connections: "
-TOKEN_OFFSET=16 wrk -t64 -c64 -d"${duration}s" -s bench/auth-refresh.lua "$url" | grep '^refresh:'
+refresh_run 64 16
 
 echo "== (b) password sign-in (Argon2id m=19456 KiB t=2 p=1; bcrypt-imported users verify bcrypt once), 16 connections"
 echo "== (c) GET /auth/v1/health on one connection during (b)"
@@ -106,4 +132,4 @@ wrk -t4 -c16 -d"${duration}s" -s bench/auth-signin.lua "$url" | grep '^sign-in:'
 wait "$health_pid"
 awk '/Latency Distribution/{f=1} f && /50%|90%|99%/{printf "health under load: %s %s\n", $1, $2}' "$work/health.txt"
 grep 'Requests/sec' "$work/health.txt" | sed 's/^/health under load: /'
-echo "machine: $(nproc) CPUs, $(awk '/MemTotal/{printf "%.0f GiB", $2/1048576}' /proc/meminfo)"
+echo "machine: $(nproc) CPUs, $(awk '/MemTotal/{printf "%.0f GiB", $2/1048576}' /proc/meminfo), load average $(cut -d' ' -f1-3 /proc/loadavg)"

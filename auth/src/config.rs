@@ -133,7 +133,8 @@ pub struct Config {
     pub smtp: SmtpConfig,
     /// Rate limits.
     pub rate_limits: RateLimits,
-    /// `BUCKETBASE_AUTH_HASH_THREADS`: password hashes computed at once (default: CPU count).
+    /// `BUCKETBASE_AUTH_HASH_THREADS`: password hashes computed at once, on low-priority threads
+    /// (default: CPU count).
     pub hash_threads: usize,
 }
 

@@ -4,15 +4,17 @@
 //! recommendation) instead of bcrypt. bcrypt hashes (`$2a$`/`$2b$`/`$2y$`, what a Supabase dump
 //! holds) still verify and are upgraded on the next successful sign-in.
 //!
-//! Hashing runs on Tokio's blocking pool behind a semaphore sized to the CPU count, so a burst of
-//! sign-ins never starves the async runtime.
+//! Hashing runs on a dedicated pool of `BUCKETBASE_AUTH_HASH_THREADS` threads (default: the CPU
+//! count) at a lower scheduling priority (nice [`HASH_NICE`]): a burst of sign-ins uses every
+//! idle core, yet the async runtime and Postgres preempt it, so requests that do not hash keep
+//! their latency.
 
-use std::sync::Arc;
+use std::sync::{mpsc, Arc, Mutex};
 
 use argon2::password_hash::rand_core::OsRng;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
-use tokio::sync::{OnceCell, Semaphore};
+use tokio::sync::{oneshot, OnceCell};
 
 use crate::error::{code, Error, Result};
 
@@ -28,18 +30,41 @@ pub struct Verified {
     pub rehash: Option<String>,
 }
 
-/// Computes and verifies password hashes off the async runtime.
+/// The nice value of the hashing threads (0 is normal, 19 the lowest priority).
+pub const HASH_NICE: i32 = 10;
+
+type Job = Box<dyn FnOnce() + Send>;
+
+/// Computes and verifies password hashes on its own low-priority threads, off the async runtime.
+/// The threads end when the last clone is dropped.
 #[derive(Clone)]
 pub struct Hasher {
-    permits: Arc<Semaphore>,
+    jobs: mpsc::Sender<Job>,
+    threads: usize,
     dummy: Arc<OnceCell<String>>,
 }
 
 impl std::fmt::Debug for Hasher {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Hasher")
-            .field("permits", &self.permits.available_permits())
+            .field("threads", &self.threads)
             .finish()
+    }
+}
+
+/// One hashing thread: lowers its own priority, then runs jobs until the senders are gone.
+fn hash_worker(jobs: Arc<Mutex<mpsc::Receiver<Job>>>) {
+    // Best effort: without the permission the thread simply keeps the normal priority.
+    let _ = rustix::process::setpriority_process(Some(rustix::thread::gettid()), HASH_NICE);
+    loop {
+        let job = match jobs.lock() {
+            Ok(rx) => rx.recv(),
+            Err(_) => return,
+        };
+        match job {
+            Ok(job) => job(),
+            Err(_) => return,
+        }
     }
 }
 
@@ -91,23 +116,36 @@ pub fn is_supported_hash(hash: &str) -> bool {
 }
 
 impl Hasher {
-    /// A hasher running at most `threads` hashes at once.
+    /// A hasher running at most `threads` hashes at once, on as many dedicated threads.
     pub fn new(threads: usize) -> Self {
+        let threads = threads.max(1);
+        let (jobs, rx) = mpsc::channel::<Job>();
+        let rx = Arc::new(Mutex::new(rx));
+        for i in 0..threads {
+            let rx = rx.clone();
+            let spawned = std::thread::Builder::new()
+                .name(format!("auth-hash-{i}"))
+                .spawn(move || hash_worker(rx));
+            if let Err(e) = spawned {
+                tracing::error!("auth: cannot start a password hashing thread: {e}");
+            }
+        }
         Self {
-            permits: Arc::new(Semaphore::new(threads.max(1))),
+            jobs,
+            threads,
             dummy: Arc::new(OnceCell::new()),
         }
     }
 
     async fn run<T: Send + 'static>(&self, f: impl FnOnce() -> T + Send + 'static) -> Result<T> {
-        let _permit = self
-            .permits
-            .acquire()
-            .await
+        let (tx, rx) = oneshot::channel();
+        self.jobs
+            .send(Box::new(move || {
+                let _ = tx.send(f());
+            }))
             .map_err(|_| Error::internal("password hasher closed"))?;
-        tokio::task::spawn_blocking(f)
-            .await
-            .map_err(|e| Error::internal(format!("password hashing task: {e}")))
+        rx.await
+            .map_err(|_| Error::internal("password hashing thread failed"))
     }
 
     /// Hashes `password`.
@@ -206,6 +244,28 @@ mod tests {
         assert!(!verify_blocking("nope", &h).ok);
         assert!(is_supported_hash(&h));
         assert!(!is_supported_hash("plain"));
+    }
+
+    #[tokio::test]
+    async fn the_pool_hashes_and_verifies_concurrently() {
+        let hasher = Hasher::new(2);
+        let (a, b) = tokio::join!(hasher.hash("one-secret"), hasher.hash("two-secret"));
+        let (a, b) = (a.expect("hash"), b.expect("hash"));
+        assert!(
+            hasher
+                .verify("one-secret", Some(&a))
+                .await
+                .expect("verify")
+                .ok
+        );
+        assert!(
+            !hasher
+                .verify("one-secret", Some(&b))
+                .await
+                .expect("verify")
+                .ok
+        );
+        assert!(!hasher.verify("x", None).await.expect("dummy").ok);
     }
 
     #[test]

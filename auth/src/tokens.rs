@@ -14,10 +14,18 @@
 //!
 //! Two concurrent refreshes of one token serialize on the row lock; the second one finds the
 //! token revoked and its child active, and returns that child.
+//!
+//! The common case (an active token of a live session) runs as one autocommitted statement
+//! ([`ROTATE_FAST_SQL`]): one round trip, no explicit locks. Its `UPDATE … WHERE revoked is not
+//! true` takes the token's row lock itself, and a concurrent refresh of the same token re-checks
+//! that condition after the first commits, finds the token revoked and returns no row; every
+//! such miss (and every error case) falls back to the locking path above, which answers exactly
+//! as before.
 
 use chrono::{DateTime, Utc};
 use rand::Rng;
 use serde_json::{json, Value};
+use tokio_postgres::error::SqlState;
 use uuid::Uuid;
 
 use crate::audit::{self, Action, Actor};
@@ -152,6 +160,60 @@ pub async fn issue_session(
     Ok(session_json(state, info, user, session_id, &amr, &token))
 }
 
+/// The common refresh in one statement: revoke the active token `$1` if its user is not banned
+/// and its session not expired (`$2` timebox, `$3` inactivity timeout, seconds or null), insert
+/// its child `$4`, touch the session (`$5` user agent, `$6` ip) and write the `token_revoked` and
+/// `token_refreshed` audit rows (`$7` client ip). Returns the session id, `aal`, the AMR claims,
+/// the user and its identities ([`ROTATED_USER_AT`]), or no row when any condition fails.
+pub const ROTATE_FAST_SQL: &str = "with old as (
+    update auth.refresh_tokens rt set revoked = true, updated_at = now()
+    from auth.sessions s, auth.users u
+    where rt.token = $1 and rt.revoked is not true
+      and s.id = rt.session_id and u.id = s.user_id
+      and (u.banned_until is null or u.banned_until <= now())
+      and (s.not_after is null or s.not_after >= now())
+      and ($2::float8 is null or s.created_at is null
+           or s.created_at + make_interval(secs => $2::float8) >= now())
+      and ($3::float8 is null
+           or coalesce(s.refreshed_at at time zone 'utc', rt.updated_at, s.created_at, now())
+              + make_interval(secs => $3::float8) >= now())
+    returning s.id as session_id, coalesce(s.aal::text, 'aal1') as aal,
+      (select coalesce(json_agg(json_build_object('method', c.authentication_method,
+          'timestamp', extract(epoch from c.updated_at)::bigint) order by c.updated_at desc), '[]'::json)
+         from auth.mfa_amr_claims c where c.session_id = s.id)::text as amr,
+      {USER}, {IDENTITIES} as identities,
+      json_build_object('actor_id', u.id, 'actor_via_sso', coalesce(u.is_sso_user, false),
+        'actor_username', case when coalesce(u.phone, '') = '' then coalesce(u.email, '') else u.phone end
+      )::jsonb as actor,
+      case when jsonb_typeof(u.raw_user_meta_data) = 'object' and u.raw_user_meta_data ? 'full_name'
+        then u.raw_user_meta_data -> 'full_name' end as actor_name,
+      jsonb_typeof(u.raw_user_meta_data) = 'object' and u.raw_user_meta_data ? 'full_name' as has_name
+  ), child as (
+    insert into auth.refresh_tokens (instance_id, token, user_id, revoked, created_at, updated_at, parent, session_id)
+    select '00000000-0000-0000-0000-000000000000', $4, old.id::text, false, now(), now(), $1, old.session_id
+    from old
+  ), touched as (
+    update auth.sessions s set refreshed_at = now() at time zone 'utc', updated_at = now(),
+      user_agent = $5, ip = $6::text::inet
+    from old where s.id = old.session_id
+  ), audit as (
+    insert into auth.audit_log_entries (instance_id, id, payload, created_at, ip_address)
+    select '00000000-0000-0000-0000-000000000000', gen_random_uuid(),
+      case when old.has_name then json_build_object('actor_id', old.actor->'actor_id',
+          'actor_via_sso', old.actor->'actor_via_sso', 'actor_username', old.actor->'actor_username',
+          'action', a.action, 'log_type', 'token', 'actor_name', old.actor_name)
+        else json_build_object('actor_id', old.actor->'actor_id',
+          'actor_via_sso', old.actor->'actor_via_sso', 'actor_username', old.actor->'actor_username',
+          'action', a.action, 'log_type', 'token') end,
+      now(), $7
+    from old, (values (1, 'token_revoked'), (2, 'token_refreshed')) a(n, action)
+    order by a.n
+  )
+  select * from old";
+
+/// The column of [`ROTATE_FAST_SQL`]'s answer where the user starts.
+pub const ROTATED_USER_AT: usize = 3;
+
 const LOCK_SQL: &str = "select rt.id, rt.revoked, rt.updated_at, s.id, s.created_at, s.not_after, \
     s.refreshed_at, coalesce(s.aal::text, 'aal1'), \
     (select coalesce(json_agg(json_build_object('method', c.authentication_method, \
@@ -193,6 +255,105 @@ pub async fn refresh(state: &State, info: &RequestInfo, token: &str) -> Result<V
             "Refresh token is not valid",
         ));
     }
+    if let Some(session) = rotate_fast(state, info, token).await? {
+        return Ok(session);
+    }
+    refresh_locked(state, info, token).await
+}
+
+fn seconds(d: Option<std::time::Duration>) -> Option<f64> {
+    d.map(|d| d.as_secs_f64())
+}
+
+/// [`ROTATE_FAST_SQL`]: the Session JSON, or `None` when the locking path must decide.
+async fn rotate_fast(state: &State, info: &RequestInfo, token: &str) -> Result<Option<Value>> {
+    let config = state.config();
+    let new_token = new_refresh_token();
+    let timebox = seconds(config.sessions_timebox);
+    let inactivity = seconds(config.sessions_inactivity_timeout);
+    let ip = info.inet();
+    let client = state.db().admin.get().await?;
+    let stmt = client.prepare_cached(fast_sql()).await?;
+    let params: [&(dyn tokio_postgres::types::ToSql + Sync); 7] = [
+        &token,
+        &timebox,
+        &inactivity,
+        &new_token,
+        &info.user_agent,
+        &ip,
+        &info.ip,
+    ];
+    let row = match client.query_opt(&stmt, &params).await {
+        Ok(Some(row)) => row,
+        Ok(None) => return Ok(None),
+        // A session deleted (logout, reuse detection) while the child was being inserted, or a
+        // deadlock with such a delete: the statement left nothing behind, and the locking path
+        // reports what happened.
+        Err(e)
+            if e.code().is_some_and(|c| {
+                *c == SqlState::FOREIGN_KEY_VIOLATION || *c == SqlState::T_R_DEADLOCK_DETECTED
+            }) =>
+        {
+            return Ok(None)
+        }
+        Err(e) => return Err(e.into()),
+    };
+    drop(client);
+    let session_id: Uuid = row.try_get(0)?;
+    let aal: String = row.try_get(1)?;
+    let amr_text: String = row.try_get(2)?;
+    let user = crate::user::user_with_identities(&row, ROTATED_USER_AT)?;
+    Ok(Some(refreshed_session(
+        state, info, &user, session_id, &aal, &amr_text, &new_token,
+    )))
+}
+
+/// [`ROTATE_FAST_SQL`] with its column lists filled in, built once: the statement cache is keyed
+/// by the text, which is hashed on every request.
+fn fast_sql() -> &'static str {
+    static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+        ROTATE_FAST_SQL
+            .replace("{USER}", USER_COLUMNS)
+            .replace("{IDENTITIES}", IDENTITIES_SUBQUERY)
+    });
+    &SQL
+}
+
+/// The Session JSON after a refresh (`amr_text` is the JSON array of AMR claims).
+fn refreshed_session(
+    state: &State,
+    info: &RequestInfo,
+    user: &User,
+    session_id: Uuid,
+    aal: &str,
+    amr_text: &str,
+    refresh_token: &str,
+) -> Value {
+    let config = state.config();
+    let amr: Vec<Amr> = serde_json::from_str::<Vec<Value>>(amr_text)
+        .unwrap_or_default()
+        .iter()
+        .map(|a| Amr {
+            method: a["method"].as_str().unwrap_or("").to_string(),
+            timestamp: a["timestamp"].as_i64().unwrap_or(0),
+        })
+        .collect();
+    let now = Utc::now().timestamp();
+    let access = state
+        .keys()
+        .sign(&claims(state, info, user, session_id, aal, &amr, now));
+    json!({
+        "access_token": access,
+        "token_type": "bearer",
+        "expires_in": config.jwt_exp,
+        "expires_at": now + config.jwt_exp,
+        "refresh_token": refresh_token,
+        "user": user.to_json(),
+    })
+}
+
+/// The refresh with `FOR UPDATE` locks: revoked, unknown and expired tokens, and fast-path misses.
+async fn refresh_locked(state: &State, info: &RequestInfo, token: &str) -> Result<Value> {
     let config = state.config();
     let mut tx = Tx::begin(&state.db().admin).await?;
     let sql = LOCK_SQL
@@ -336,26 +497,9 @@ pub async fn refresh(state: &State, info: &RequestInfo, token: &str) -> Result<V
         new_token
     };
     drop(tx);
-    let amr: Vec<Amr> = serde_json::from_str::<Vec<Value>>(&amr_text)
-        .unwrap_or_default()
-        .iter()
-        .map(|a| Amr {
-            method: a["method"].as_str().unwrap_or("").to_string(),
-            timestamp: a["timestamp"].as_i64().unwrap_or(0),
-        })
-        .collect();
-    let now = now.timestamp();
-    let access = state
-        .keys()
-        .sign(&claims(state, info, &user, session_id, &aal, &amr, now));
-    Ok(json!({
-        "access_token": access,
-        "token_type": "bearer",
-        "expires_in": config.jwt_exp,
-        "expires_at": now + config.jwt_exp,
-        "refresh_token": issued,
-        "user": user.to_json(),
-    }))
+    Ok(refreshed_session(
+        state, info, &user, session_id, &aal, &amr_text, &issued,
+    ))
 }
 
 /// Records `action` for `user` in `tx`.

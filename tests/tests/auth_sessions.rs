@@ -1,6 +1,7 @@
 //! Auth: the password grant, refresh-token rotation, the reuse rules (parent of the active token,
 //! the reuse interval, detected reuse revoking the session), the two-tab refresh race, logout
-//! scopes, `GET`/`PUT /user`, bcrypt import and upgrade, and the `/token` rate limit.
+//! scopes, `GET`/`PUT /user`, bcrypt import and upgrade, the `/token` rate limit, and the
+//! refresh's audit rows and ban / expiry checks.
 
 mod auth_support;
 
@@ -166,6 +167,93 @@ async fn concurrent_refreshes_of_one_token_never_fork_the_session() {
             "one child"
         );
     }
+}
+
+#[tokio::test]
+async fn refresh_writes_gotrues_audit_rows_and_refuses_banned_or_expired_sessions() {
+    let ctx = spawn_autoconfirm(&[("GOTRUE_SESSIONS_TIMEBOX", "1h")]).await;
+    let s = ctx
+        .confirmed_session("audit@example.com", "secret-pw")
+        .await;
+    let uid = s["user"]["id"].as_str().expect("id").to_string();
+    ctx.count(&format!(
+        "with u as (update auth.users set raw_user_meta_data = '{{\"full_name\": \"Ada\"}}' \
+         where id = '{uid}' returning 1) select count(*) from u"
+    ))
+    .await;
+    let r = ctx.refresh(s["refresh_token"].as_str().expect("rt")).await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    assert_eq!(r.body["user"]["user_metadata"]["full_name"], "Ada");
+    for action in ["token_revoked", "token_refreshed"] {
+        assert_eq!(
+            ctx.count(&format!(
+                "select count(*) from auth.audit_log_entries where payload->>'action' = '{action}' \
+                 and payload->>'log_type' = 'token' and payload->>'actor_id' = '{uid}' \
+                 and payload->>'actor_username' = 'audit@example.com' \
+                 and payload->>'actor_name' = 'Ada' and payload->>'actor_via_sso' = 'false' \
+                 and ip_address <> ''"
+            ))
+            .await,
+            1,
+            "{action}"
+        );
+    }
+    assert_eq!(
+        ctx.count(&format!(
+            "select count(*) from auth.sessions where user_id = '{uid}' and refreshed_at is not null"
+        ))
+        .await,
+        1
+    );
+
+    // A banned user's token answers user_banned and stays usable for after the ban.
+    let t = r.body["refresh_token"].as_str().expect("rt").to_string();
+    ctx.count(&format!(
+        "with u as (update auth.users set banned_until = now() + interval '1 hour' \
+         where id = '{uid}' returning 1) select count(*) from u"
+    ))
+    .await;
+    let banned = ctx.refresh(&t).await;
+    assert_eq!(banned.status, StatusCode::BAD_REQUEST);
+    assert_eq!(banned.body["code"], "user_banned");
+    assert_eq!(
+        ctx.count(&format!(
+            "select count(*) from auth.refresh_tokens where token = '{t}' and not revoked"
+        ))
+        .await,
+        1,
+        "a refused refresh revokes nothing"
+    );
+    ctx.count(&format!(
+        "with u as (update auth.users set banned_until = null where id = '{uid}' returning 1) \
+         select count(*) from u"
+    ))
+    .await;
+
+    // Past the timebox, and past not_after: session_expired, token untouched.
+    ctx.count(&format!(
+        "with u as (update auth.sessions set created_at = now() - interval '2 hours' \
+         where user_id = '{uid}' returning 1) select count(*) from u"
+    ))
+    .await;
+    let old = ctx.refresh(&t).await;
+    assert_eq!(old.status, StatusCode::BAD_REQUEST);
+    assert_eq!(old.body["code"], "session_expired");
+    ctx.count(&format!(
+        "with u as (update auth.sessions set created_at = now(), \
+         not_after = now() - interval '1 minute' where user_id = '{uid}' returning 1) \
+         select count(*) from u"
+    ))
+    .await;
+    let after = ctx.refresh(&t).await;
+    assert_eq!(after.body["code"], "session_expired");
+    ctx.count(&format!(
+        "with u as (update auth.sessions set not_after = null where user_id = '{uid}' \
+         returning 1) select count(*) from u"
+    ))
+    .await;
+    let ok = ctx.refresh(&t).await;
+    assert_eq!(ok.status, StatusCode::OK, "{:?}", ok.body);
 }
 
 #[tokio::test]

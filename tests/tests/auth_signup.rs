@@ -1,6 +1,7 @@
 //! Auth: sign-up (autoconfirm and confirmation mail), the Session and User JSON, access-token
 //! claims, password policy, disabled sign-ups, anonymous sign-in and its conversion, the two
-//! error envelopes, `/settings` and `/health`.
+//! error envelopes, `/settings` and `/health`, and GoTrue's answers for what this server leaves
+//! disabled (MFA, `id_token` providers, phone verification).
 
 mod auth_support;
 
@@ -352,4 +353,94 @@ async fn settings_health_and_jwks() {
         .expect("jwks");
     let body: serde_json::Value = j.json().await.expect("json");
     assert_eq!(body, json!({"keys": []}));
+}
+
+#[tokio::test]
+async fn disabled_features_answer_as_gotrue() {
+    let ctx = spawn_autoconfirm(&[]).await;
+
+    // MFA routes authenticate first, then say MFA is off.
+    let res = ctx
+        .app
+        .http
+        .post(format!("{}/auth/v1/factors", ctx.app.url))
+        .header("apikey", &ctx.app.anon_key)
+        .header("x-supabase-api-version", "2024-01-01")
+        .json(&json!({"factor_type": "totp"}))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    let body: serde_json::Value = res.json().await.expect("json");
+    assert_eq!(body["code"], "no_authorization");
+    assert!(body["message"]
+        .as_str()
+        .is_some_and(|m| m.contains("Bearer token")));
+    let anon = ctx
+        .post("/factors/abc/challenge", json!({"channel": "sms"}))
+        .await;
+    assert_eq!(anon.status, StatusCode::FORBIDDEN);
+    assert_eq!(anon.body["code"], "bad_jwt");
+    let s = ctx.confirmed_session("mfa@example.com", "secret-pw").await;
+    let access = s["access_token"].as_str().expect("jwt");
+    let enroll = ctx
+        .call(
+            Method::POST,
+            "/factors",
+            Some(access),
+            Some(json!({"factor_type": "totp"})),
+        )
+        .await;
+    assert_eq!(enroll.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(enroll.body["code"], "mfa_totp_enroll_not_enabled");
+
+    // id_token: a provider GoTrue knows is "not enabled", any other is not allowed.
+    let google = ctx
+        .post(
+            "/token?grant_type=id_token",
+            json!({"provider": "google", "id_token": "x.y.z"}),
+        )
+        .await;
+    assert_eq!(google.status, StatusCode::BAD_REQUEST);
+    assert_eq!(google.body["code"], "provider_disabled");
+    assert_eq!(
+        google.body["message"],
+        "Provider (issuer \"https://accounts.google.com\") is not enabled"
+    );
+    let custom = ctx
+        .post(
+            "/token?grant_type=id_token",
+            json!({"provider": "acme", "id_token": "x.y.z"}),
+        )
+        .await;
+    assert_eq!(custom.body["code"], "validation_failed");
+    assert_eq!(
+        custom.body["message"],
+        "Custom OIDC provider \"acme\" not allowed"
+    );
+
+    // Phone verification: the number is validated, then no SMS code can match.
+    let bad = ctx
+        .post(
+            "/verify",
+            json!({"phone": "12345-invalid", "token": "123456", "type": "sms"}),
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+    assert_eq!(bad.body["code"], "validation_failed");
+    assert_eq!(
+        bad.body["message"],
+        "Invalid phone number format (E.164 required)"
+    );
+    for kind in ["sms", "phone_change"] {
+        let r = ctx
+            .post(
+                "/verify",
+                json!({"phone": "+1 5551234567", "token": "123456", "type": kind}),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN, "{kind}");
+        assert_eq!(r.body["code"], "otp_expired");
+        assert_eq!(r.body["message"], "Token has expired or is invalid");
+    }
 }

@@ -3,11 +3,13 @@
 //! error GoTrue gives when the feature is disabled.
 
 use axum::extract::State as S;
-use axum::http::header;
+use axum::http::{header, HeaderMap};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
+use crate::db::Tx;
 use crate::error::{code, ok_json, Error, Result};
+use crate::request::authenticate_user;
 use crate::State;
 
 /// `GET /settings`.
@@ -72,8 +74,11 @@ pub async fn callback() -> Result<Response> {
     ))
 }
 
-/// `/factors…`: MFA is not enabled.
-pub async fn mfa_disabled() -> Result<Response> {
+/// `/factors…`: MFA is not enabled. GoTrue authenticates these routes first, so a caller
+/// without a session gets `no_authorization` before learning that MFA is off.
+pub async fn mfa_disabled(S(state): S<State>, headers: HeaderMap) -> Result<Response> {
+    let mut tx = Tx::read(&state.db().admin).await?;
+    authenticate_user(&state, &headers, &mut tx).await?;
     Err(Error::unprocessable(
         code::MFA_TOTP_ENROLL_NOT_ENABLED,
         "MFA enroll is disabled for TOTP",

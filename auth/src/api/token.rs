@@ -39,7 +39,42 @@ struct PkceGrant {
     code_verifier: Option<String>,
 }
 
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct IdTokenGrant {
+    provider: Option<String>,
+    issuer: Option<String>,
+}
+
 const INVALID_LOGIN: &str = "Invalid login credentials";
+
+/// The OIDC providers GoTrue knows by name or issuer for `grant_type=id_token`.
+const ID_TOKEN_ISSUERS: [(&str, &str); 4] = [
+    ("apple", "https://appleid.apple.com"),
+    ("google", "https://accounts.google.com"),
+    ("facebook", "https://www.facebook.com"),
+    ("kakao", "https://kauth.kakao.com"),
+];
+
+/// GoTrue's answer to `grant_type=id_token` with no provider enabled: a provider it knows is
+/// "not enabled", anything else is a custom provider that is not allowed.
+fn id_token_refusal(p: IdTokenGrant) -> Error {
+    let provider = p.provider.unwrap_or_default();
+    let issuer = p.issuer.unwrap_or_default();
+    match ID_TOKEN_ISSUERS
+        .iter()
+        .find(|(name, iss)| *name == provider || *iss == issuer)
+    {
+        Some((_, iss)) => Error::bad_request(
+            code::PROVIDER_DISABLED,
+            format!("Provider (issuer {iss:?}) is not enabled"),
+        ),
+        None => Error::bad_request(
+            code::VALIDATION_FAILED,
+            format!("Custom OIDC provider {provider:?} not allowed"),
+        ),
+    }
+}
 
 /// `POST /token?grant_type=…`.
 pub async fn token(
@@ -76,10 +111,7 @@ pub async fn token(
             Ok(ok_json(tokens::refresh(&state, &info, &token).await?))
         }
         "pkce" => pkce_grant(&state, &info, parse_body(&body)?).await,
-        "id_token" => Err(Error::bad_request(
-            code::PROVIDER_DISABLED,
-            "Custom OIDC provider \"\" not allowed",
-        )),
+        "id_token" => Err(id_token_refusal(parse_body(&body)?)),
         _ => Err(Error::unprocessable(
             code::WEB3_PROVIDER_DISABLED,
             "Web3 provider is disabled",
