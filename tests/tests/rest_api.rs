@@ -3,32 +3,13 @@
 //! return shape, PostgREST's error table, schema reload and the OpenAPI root. The fixture
 //! (`tests/js/fixtures/rest.sql`) is shared with the supabase-js conformance tests.
 
-use bucketbase_tests::TestApp;
-use reqwest::header::HeaderMap;
+use bucketbase_tests::{Reply, TestApp};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
 const FIXTURE: &str = include_str!("../js/fixtures/rest.sql");
 const ALICE: &str = "11111111-1111-1111-1111-111111111111";
 const BOB: &str = "22222222-2222-2222-2222-222222222222";
-
-/// A response, read whole.
-struct Reply {
-    status: StatusCode,
-    headers: HeaderMap,
-    text: String,
-}
-
-impl Reply {
-    fn json(&self) -> Value {
-        serde_json::from_str(&self.text)
-            .unwrap_or_else(|e| panic!("not JSON ({e}): {:?}", self.text))
-    }
-
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers.get(name).and_then(|v| v.to_str().ok())
-    }
-}
 
 async fn app() -> TestApp {
     TestApp::spawn_with_sql(FIXTURE).await.expect("app")
@@ -50,12 +31,7 @@ async fn call(
     if let Some(b) = body {
         req = req.json(&b);
     }
-    let res = req.send().await.expect("request");
-    Reply {
-        status: res.status(),
-        headers: res.headers().clone(),
-        text: res.text().await.expect("body"),
-    }
+    Reply::read(req.send().await.expect("request")).await
 }
 
 /// `method path` with a raw body of `content_type`.
@@ -74,11 +50,7 @@ async fn raw(
         .send()
         .await
         .expect("request");
-    Reply {
-        status: res.status(),
-        headers: res.headers().clone(),
-        text: res.text().await.expect("body"),
-    }
+    Reply::read(res).await
 }
 
 async fn get(app: &TestApp, path: &str) -> Reply {

@@ -5,10 +5,9 @@
 
 use std::collections::HashMap;
 
-use bucketbase_tests::TestApp;
-use reqwest::header::HeaderMap;
+use bucketbase_tests::{Reply, TestApp};
 use reqwest::{Method, StatusCode};
-use serde_json::{json, Value};
+use serde_json::json;
 
 const FIXTURE: &str = r#"
 create table public.items (id int primary key, name text);
@@ -41,24 +40,6 @@ grant all on all tables in schema public to anon, authenticated, service_role;
 grant execute on all functions in schema public to anon, authenticated, service_role;
 "#;
 
-/// A response, read whole.
-struct Reply {
-    status: StatusCode,
-    headers: HeaderMap,
-    text: String,
-}
-
-impl Reply {
-    fn json(&self) -> Value {
-        serde_json::from_str(&self.text)
-            .unwrap_or_else(|e| panic!("not JSON ({e}): {:?}", self.text))
-    }
-
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers.get(name).and_then(|v| v.to_str().ok())
-    }
-}
-
 async fn app() -> TestApp {
     TestApp::spawn_with_sql(FIXTURE).await.expect("app")
 }
@@ -78,12 +59,7 @@ async fn call(
     if let Some(b) = body {
         req = req.body(b.to_string());
     }
-    let res = req.send().await.expect("request");
-    Reply {
-        status: res.status(),
-        headers: res.headers().clone(),
-        text: res.text().await.expect("body"),
-    }
+    Reply::read(req.send().await.expect("request")).await
 }
 
 fn ids(reply: &Reply) -> Vec<i64> {
