@@ -40,6 +40,30 @@ pub struct NewUser {
     pub is_anonymous: bool,
 }
 
+impl NewUser {
+    /// A user signing up with an email address (provider `email`), with the given id.
+    pub fn email(
+        id: Uuid,
+        aud: &str,
+        role: &str,
+        email: &str,
+        password_hash: String,
+        data: &serde_json::Map<String, Value>,
+    ) -> Self {
+        Self {
+            id,
+            aud: aud.to_string(),
+            role: role.to_string(),
+            email: Some(email.to_string()),
+            phone: None,
+            password_hash,
+            app_metadata: serde_json::json!({"provider": "email", "providers": ["email"]}),
+            user_metadata: Value::Object(data.clone()),
+            is_anonymous: false,
+        }
+    }
+}
+
 /// Inserts `u` into `auth.users` (empty token columns as GoTrue writes them).
 pub async fn insert_user(tx: &mut Tx, u: &NewUser) -> Result<()> {
     tx.query(

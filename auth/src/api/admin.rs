@@ -544,17 +544,14 @@ pub async fn invite(
             let id = Uuid::new_v4();
             accounts::insert_user(
                 &mut tx,
-                &NewUser {
+                &NewUser::email(
                     id,
-                    aud: aud.clone(),
-                    role: state.config().jwt_default_group.clone(),
-                    email: Some(email.clone()),
-                    phone: None,
-                    password_hash: String::new(),
-                    app_metadata: json!({"provider": "email", "providers": ["email"]}),
-                    user_metadata: Value::Object(data.clone()),
-                    is_anonymous: false,
-                },
+                    &aud,
+                    &state.config().jwt_default_group,
+                    &email,
+                    String::new(),
+                    &data,
+                ),
             )
             .await?;
             accounts::ensure_identity(

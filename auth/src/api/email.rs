@@ -152,17 +152,7 @@ async fn magic(
                     let id = Uuid::new_v4();
                     accounts::insert_user(
                         &mut tx,
-                        &NewUser {
-                            id,
-                            aud: aud.clone(),
-                            role: config.jwt_default_group.clone(),
-                            email: Some(email.clone()),
-                            phone: None,
-                            password_hash: hash,
-                            app_metadata: json!({"provider": "email", "providers": ["email"]}),
-                            user_metadata: Value::Object(data.clone()),
-                            is_anonymous: false,
-                        },
+                        &NewUser::email(id, &aud, &config.jwt_default_group, &email, hash, &data),
                     )
                     .await?;
                     accounts::ensure_identity(

@@ -69,16 +69,15 @@ pub async fn generate_link(
     }
     let otp = one_time::generate_otp(config.mailer.otp_length);
     let hashed = one_time::token_hash(&email, &otp);
-    let create = |pw_hash: String| NewUser {
-        id: Uuid::new_v4(),
-        aud: aud.clone(),
-        role: config.jwt_default_group.clone(),
-        email: Some(email.clone()),
-        phone: None,
-        password_hash: pw_hash,
-        app_metadata: json!({"provider": "email", "providers": ["email"]}),
-        user_metadata: Value::Object(data.clone()),
-        is_anonymous: false,
+    let create = |pw_hash: String| {
+        NewUser::email(
+            Uuid::new_v4(),
+            &aud,
+            &config.jwt_default_group,
+            &email,
+            pw_hash,
+            &data,
+        )
     };
     let (link_kind, link_type, link_hash) = match kind.as_str() {
         "magiclink" | "recovery" => {
