@@ -189,6 +189,15 @@ async fn rpc_inner(state: State, name: String, request: Request) -> Result<Respo
 
 /// `/` (the OpenAPI document).
 pub async fn root(AxumState(state): AxumState<State>, request: Request) -> Response {
+    openapi_document(state, request, false).await
+}
+
+/// `/openapi.json`: the same description as OpenAPI 3.1 (beyond PostgREST).
+pub async fn openapi_v3(AxumState(state): AxumState<State>, request: Request) -> Response {
+    openapi_document(state, request, true).await
+}
+
+async fn openapi_document(state: State, request: Request, v3: bool) -> Response {
     let (parts, _) = request.into_parts();
     let result = async {
         let method = parts.method.clone();
@@ -207,7 +216,10 @@ pub async fn root(AxumState(state): AxumState<State>, request: Request) -> Respo
             .and_then(|h| h.to_str().ok())
             .unwrap_or("localhost")
             .to_string();
-        let doc = crate::openapi::document(&req.cache, &req.schema, &host);
+        let mut doc = crate::openapi::document(&req.cache, &req.schema, &host);
+        if v3 {
+            doc = crate::openapi::document_v3(&doc);
+        }
         Ok(crate::request::response(
             200,
             crate::media::Media::OpenApi,

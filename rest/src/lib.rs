@@ -111,6 +111,7 @@ pub fn router(state: State) -> Router {
     Router::new()
         .route("/rest/v1", any(handler::root))
         .route("/rest/v1/", any(handler::root))
+        .route("/rest/v1/openapi.json", any(handler::openapi_v3))
         .route("/rest/v1/{name}", any(handler::relation))
         .route("/rest/v1/rpc/{name}", any(handler::rpc))
         .route("/rest/v1/{name}/{*rest}", any(handler::invalid_path))

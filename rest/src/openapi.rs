@@ -174,3 +174,180 @@ pub fn document(cache: &SchemaCache, schema: &str, host: &str) -> Value {
         "parameters": parameters,
     })
 }
+
+/// Beyond PostgREST: the same description as an OpenAPI 3.1 document (served at
+/// `GET /rest/v1/openapi.json`), converted from the Swagger 2.0 one so the two never disagree:
+/// `definitions` become `components/schemas`, shared parameters `components/parameters`, body
+/// parameters `requestBody`, and every `$ref` is rewritten.
+pub fn document_v3(swagger: &Value) -> Value {
+    let host = swagger["host"].as_str().unwrap_or("localhost");
+    let mut parameters = Map::new();
+    let mut request_bodies = Map::new();
+    if let Some(params) = swagger["parameters"].as_object() {
+        for (name, p) in params {
+            if p["in"] == "body" {
+                request_bodies.insert(name.clone(), request_body(p));
+            } else {
+                parameters.insert(name.clone(), parameter_v3(p));
+            }
+        }
+    }
+    let mut paths = Map::new();
+    if let Some(swagger_paths) = swagger["paths"].as_object() {
+        for (path, ops) in swagger_paths {
+            let mut new_ops = Map::new();
+            for (verb, op) in ops.as_object().into_iter().flatten() {
+                if !op.is_object() {
+                    new_ops.insert(verb.clone(), op.clone());
+                    continue;
+                }
+                let mut new_op = Map::new();
+                let mut params = Vec::new();
+                for p in op["parameters"].as_array().into_iter().flatten() {
+                    match p["$ref"].as_str() {
+                        Some(r) => {
+                            let name = r.trim_start_matches("#/parameters/");
+                            if request_bodies.contains_key(name) {
+                                new_op.insert(
+                                    "requestBody".into(),
+                                    json!({"$ref": format!("#/components/requestBodies/{name}")}),
+                                );
+                            } else {
+                                params.push(
+                                    json!({"$ref": format!("#/components/parameters/{name}")}),
+                                );
+                            }
+                        }
+                        None if p["in"] == "body" => {
+                            new_op.insert("requestBody".into(), request_body(p));
+                        }
+                        None => params.push(parameter_v3(p)),
+                    }
+                }
+                if !params.is_empty() {
+                    new_op.insert("parameters".into(), Value::Array(params));
+                }
+                let mut responses = Map::new();
+                for (code, r) in op["responses"].as_object().into_iter().flatten() {
+                    let mut resp = json!({"description": r["description"].clone()});
+                    if let Some(schema) = r.get("schema") {
+                        resp["content"] =
+                            json!({"application/json": {"schema": rewrite_refs(schema)}});
+                    }
+                    responses.insert(code.clone(), resp);
+                }
+                new_op.insert("responses".into(), Value::Object(responses));
+                for key in ["summary", "description", "tags"] {
+                    if let Some(v) = op.get(key) {
+                        new_op.insert(key.into(), v.clone());
+                    }
+                }
+                new_ops.insert(verb.clone(), Value::Object(new_op));
+            }
+            paths.insert(path.clone(), Value::Object(new_ops));
+        }
+    }
+    json!({
+        "openapi": "3.1.0",
+        "info": swagger["info"].clone(),
+        "servers": [{"url": format!("http://{host}/rest/v1")}],
+        "paths": paths,
+        "components": {
+            "schemas": rewrite_refs(&swagger["definitions"]),
+            "parameters": parameters,
+            "requestBodies": request_bodies,
+        },
+    })
+}
+
+fn parameter_v3(p: &Value) -> Value {
+    let mut schema = Map::new();
+    for key in ["type", "enum", "default", "format"] {
+        if let Some(v) = p.get(key) {
+            schema.insert(key.into(), v.clone());
+        }
+    }
+    json!({
+        "name": p["name"].clone(),
+        "in": p["in"].clone(),
+        "required": p["required"].as_bool().unwrap_or(false),
+        "description": p["description"].clone(),
+        "schema": schema,
+    })
+}
+
+fn request_body(p: &Value) -> Value {
+    json!({
+        "description": p["description"].clone(),
+        "required": p["required"].as_bool().unwrap_or(false),
+        "content": {"application/json": {"schema": rewrite_refs(&p["schema"])}},
+    })
+}
+
+/// Rewrites Swagger `#/definitions/x` references to `#/components/schemas/x`.
+fn rewrite_refs(v: &Value) -> Value {
+    match v {
+        Value::Object(m) => Value::Object(
+            m.iter()
+                .map(|(k, v)| match (k.as_str(), v.as_str()) {
+                    ("$ref", Some(r)) => (
+                        k.clone(),
+                        Value::String(r.replacen("#/definitions/", "#/components/schemas/", 1)),
+                    ),
+                    _ => (k.clone(), rewrite_refs(v)),
+                })
+                .collect(),
+        ),
+        Value::Array(a) => Value::Array(a.iter().map(rewrite_refs).collect()),
+        other => other.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn converts_swagger_to_openapi_31() {
+        let swagger = json!({
+            "swagger": "2.0",
+            "info": {"title": "standard public schema", "version": POSTGREST_VERSION},
+            "host": "h:1",
+            "paths": {"/todos": {
+                "get": {"parameters": [{"$ref": "#/parameters/select"}], "responses": {"200": {"description": "OK", "schema": {"items": {"$ref": "#/definitions/todos"}, "type": "array"}}}, "tags": ["todos"]},
+                "post": {"parameters": [{"$ref": "#/parameters/body.todos"}], "responses": {"201": {"description": "Created"}}}
+            }},
+            "definitions": {"todos": {"type": "object", "properties": {"id": {"type": "integer", "format": "bigint"}}}},
+            "parameters": {
+                "select": {"name": "select", "in": "query", "required": false, "type": "string", "description": "Filtering Columns"},
+                "body.todos": {"name": "todos", "in": "body", "required": false, "schema": {"$ref": "#/definitions/todos"}}
+            }
+        });
+        let v3 = document_v3(&swagger);
+        assert_eq!(v3["openapi"], "3.1.0");
+        assert_eq!(v3["servers"][0]["url"], "http://h:1/rest/v1");
+        assert_eq!(
+            v3["paths"]["/todos"]["get"]["parameters"][0]["$ref"],
+            "#/components/parameters/select"
+        );
+        assert_eq!(
+            v3["components"]["parameters"]["select"]["schema"]["type"],
+            "string"
+        );
+        assert_eq!(
+            v3["paths"]["/todos"]["get"]["responses"]["200"]["content"]["application/json"]
+                ["schema"]["items"]["$ref"],
+            "#/components/schemas/todos"
+        );
+        assert_eq!(
+            v3["paths"]["/todos"]["post"]["requestBody"]["$ref"],
+            "#/components/requestBodies/body.todos"
+        );
+        assert_eq!(
+            v3["components"]["requestBodies"]["body.todos"]["content"]["application/json"]
+                ["schema"]["$ref"],
+            "#/components/schemas/todos"
+        );
+        assert!(!v3.to_string().contains("#/definitions/"));
+    }
+}

@@ -523,3 +523,32 @@ async fn embeds_through_views_with_renamed_columns() {
         json!([{"heading": "two", "children": [{"cid": 12}]}])
     );
 }
+
+#[tokio::test]
+async fn openapi_31_document_describes_the_same_schema() {
+    let app = TestApp::spawn_with_sql(
+        "create table public.gadgets (id bigint primary key, name text not null);
+         grant all on public.gadgets to anon;",
+    )
+    .await
+    .expect("app");
+    let res = app
+        .request(Method::GET, "/rest/v1/openapi.json", &app.anon_key)
+        .send()
+        .await
+        .expect("request");
+    let reply = Reply::read(res).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+    let doc = reply.json();
+    assert_eq!(doc["openapi"], "3.1.0");
+    assert!(doc["paths"]["/gadgets"]["get"].is_object());
+    assert_eq!(
+        doc["paths"]["/gadgets"]["post"]["requestBody"]["$ref"],
+        "#/components/requestBodies/body.gadgets"
+    );
+    assert_eq!(
+        doc["components"]["schemas"]["gadgets"]["required"],
+        json!(["id", "name"])
+    );
+    assert!(!reply.text.contains("#/definitions/"));
+}
