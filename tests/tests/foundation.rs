@@ -283,3 +283,58 @@ async fn bad_tokens_get_postgrest_401s() {
     assert_eq!(s, StatusCode::UNAUTHORIZED);
     assert_eq!(body["code"], "PGRST301");
 }
+
+#[tokio::test]
+async fn the_platform_schema_is_switchable() {
+    let app = TestApp::spawn().await.expect("app");
+    let name = format!("empty_{}", uuid::Uuid::new_v4().simple());
+    app.db
+        .batch_execute(&format!("create database {name}"))
+        .await
+        .expect("create database");
+    let (base, _) = app.db_url.rsplit_once('/').expect("url has a database");
+    let url = format!("{base}/{name}");
+    let (client, conn) =
+        bucketbase_sql::tokio_postgres::connect(&url, bucketbase_sql::tokio_postgres::NoTls)
+            .await
+            .expect("connect");
+    tokio::spawn(conn);
+    let exists = |table: &'static str| {
+        let client = &client;
+        async move {
+            client
+                .query_one("select to_regclass($1) is not null", &[&table])
+                .await
+                .expect("row")
+                .get::<_, bool>(0)
+        }
+    };
+
+    // BUCKETBASE_PLATFORM=false: the kit only.
+    bucketbase_sql::migrate::run(
+        &url,
+        bucketbase_sql::migrate::MigrationSets { platform: false },
+    )
+    .await
+    .expect("kit migrations");
+    assert!(exists("auth.users").await);
+    assert!(!exists("public.artists").await, "platform left out");
+
+    // Switched on later: the platform applies on top, and a second run applies nothing.
+    let applied = bucketbase_sql::migrate::run(
+        &url,
+        bucketbase_sql::migrate::MigrationSets { platform: true },
+    )
+    .await
+    .expect("platform migrations");
+    assert!(!applied.names.is_empty());
+    assert!(exists("public.artists").await);
+    assert!(exists("public.content_items").await);
+    let again = bucketbase_sql::migrate::run(
+        &url,
+        bucketbase_sql::migrate::MigrationSets { platform: true },
+    )
+    .await
+    .expect("nothing pending");
+    assert!(again.names.is_empty());
+}
