@@ -97,7 +97,13 @@ struct Inner {
     hs_decode: DecodingKey,
     hs_encode: EncodingKey,
     public: Vec<PublicKey>,
+    /// Tokens whose signature verified, with their claims (PostgREST's JWT cache): the time
+    /// claims are checked again on every use.
+    verified: std::sync::Mutex<std::collections::HashMap<String, Value>>,
 }
+
+/// How many verified tokens the cache keeps before it starts over.
+const VERIFIED_CACHE_SIZE: usize = 4096;
 
 /// The verified key set (cheap to clone).
 #[derive(Clone)]
@@ -138,6 +144,7 @@ impl Keys {
             hs_encode: EncodingKey::from_secret(config.jwt_secret.as_bytes()),
             public,
             config,
+            verified: std::sync::Mutex::new(std::collections::HashMap::new()),
         })))
     }
 
@@ -168,6 +175,27 @@ impl Keys {
         if token.is_empty() {
             return Err(KeyError::Empty);
         }
+        let cached = self
+            .0
+            .verified
+            .lock()
+            .ok()
+            .and_then(|cache| cache.get(token).cloned());
+        if let Some(claims) = cached {
+            return self.validate_claims(claims, now);
+        }
+        let claims = self.verify_signature(token)?;
+        if let Ok(mut cache) = self.0.verified.lock() {
+            if cache.len() >= VERIFIED_CACHE_SIZE {
+                cache.clear();
+            }
+            cache.insert(token.to_string(), claims.clone());
+        }
+        self.validate_claims(claims, now)
+    }
+
+    /// Checks the token's shape, algorithm, key and signature; returns its payload.
+    fn verify_signature(&self, token: &str) -> Result<Value, KeyError> {
         let parts = token.split('.').count();
         if parts != 3 {
             return Err(KeyError::Parts(parts));
@@ -206,7 +234,8 @@ impl Keys {
             validation.validate_aud = false;
             validation.required_spec_claims.clear();
             match jsonwebtoken::decode::<Value>(token, key, &validation) {
-                Ok(data) => return self.validate_claims(data.claims, now),
+                Ok(data) if data.claims.is_object() => return Ok(data.claims),
+                Ok(_) => return Err(KeyError::Signature),
                 Err(e) => {
                     last = match e.kind() {
                         jsonwebtoken::errors::ErrorKind::InvalidAlgorithm => KeyError::Algorithm,
@@ -362,6 +391,19 @@ mod tests {
         let t = k.sign(&json!({"role": "anon", "exp": 1_000}));
         assert!(k.verify(&t, 1_029).is_ok());
         assert_eq!(k.verify(&t, 1_031), Err(KeyError::Expired));
+    }
+
+    #[test]
+    fn a_cached_token_still_expires_and_forgeries_are_not_cached() {
+        let k = keys();
+        let t = k.sign(&json!({"role": "anon", "exp": 1_000}));
+        assert!(k.verify(&t, 1_000).is_ok());
+        assert!(k.verify(&t, 1_000).is_ok(), "served from the cache");
+        assert_eq!(k.verify(&t, 1_031), Err(KeyError::Expired));
+        let mut forged = t.clone();
+        forged.push('x');
+        assert_eq!(k.verify(&forged, 1_000), Err(KeyError::Signature));
+        assert_eq!(k.verify(&forged, 1_000), Err(KeyError::Signature));
     }
 
     #[test]
