@@ -204,22 +204,17 @@ async fn magic(
             }
         }
     };
-    if let Some(pkce) = &pkce {
-        one_time::create_flow_state(&mut tx, pkce, "magiclink", "magiclink", user.id).await?;
-    }
-    tokens::audit_user(&mut tx, info, &user, Action::UserRecoveryRequested, None).await?;
-    accounts::send_token_mail(
+    mail_sign_in_link(
         state,
-        &mut tx,
+        tx,
         info,
         &user,
+        pkce.as_ref(),
         MailKind::MagicLink,
-        pkce.is_some(),
+        "magiclink",
         &redirect,
     )
-    .await?;
-    tx.commit().await?;
-    Ok(ok_json(json!({})))
+    .await
 }
 
 /// The body of `/recover`.
@@ -260,21 +255,39 @@ pub async fn recover(
     let Some(user) = user::find_by_email(&mut tx, &email, &aud).await? else {
         return Ok(ok_json(json!({})));
     };
-    if let Some(pkce) = &pkce {
-        one_time::create_flow_state(&mut tx, pkce, "recovery", "recovery", user.id).await?;
-    }
-    tokens::audit_user(&mut tx, &info, &user, Action::UserRecoveryRequested, None).await?;
     let redirect = accounts::redirect_for(&state, &info, None);
-    accounts::send_token_mail(
+    mail_sign_in_link(
         &state,
-        &mut tx,
+        tx,
         &info,
         &user,
+        pkce.as_ref(),
         MailKind::Recovery,
-        pkce.is_some(),
+        "recovery",
         &redirect,
     )
-    .await?;
+    .await
+}
+
+/// The shared end of `/magiclink`, `/otp` and `/recover` for an existing user: the PKCE flow
+/// state, the `user_recovery_requested` audit row (GoTrue records both flows under it), the
+/// mail, then the commit; answers `{}`.
+#[allow(clippy::too_many_arguments)]
+async fn mail_sign_in_link(
+    state: &State,
+    mut tx: Tx,
+    info: &RequestInfo,
+    user: &crate::user::User,
+    pkce: Option<&one_time::Pkce>,
+    mail: MailKind,
+    flow: &str,
+    redirect: &str,
+) -> Result<Response> {
+    if let Some(pkce) = pkce {
+        one_time::create_flow_state(&mut tx, pkce, flow, flow, user.id).await?;
+    }
+    tokens::audit_user(&mut tx, info, user, Action::UserRecoveryRequested, None).await?;
+    accounts::send_token_mail(state, &mut tx, info, user, mail, pkce.is_some(), redirect).await?;
     tx.commit().await?;
     Ok(ok_json(json!({})))
 }
