@@ -11,7 +11,7 @@ use uuid::Uuid;
 
 use crate::db::Tx;
 use crate::error::{code, Error, Result};
-use crate::mail::{self, MailData, MailKind};
+use crate::mail::{MailData, MailKind};
 use crate::one_time::{self, TokenType, PKCE_PREFIX};
 use crate::request::RequestInfo;
 use crate::user::{self, User};
@@ -213,6 +213,7 @@ fn data(state: &State, info: &RequestInfo, user: &User, redirect: &str) -> MailD
         redirect_to: redirect.to_string(),
         site_url: state.config().site_url.clone(),
         external_url: info.external_url.clone(),
+        user_metadata: user.user_metadata.clone(),
         ..Default::default()
     }
 }
@@ -287,8 +288,11 @@ pub async fn send_token_mail(
     let mut d = data(state, info, user, redirect);
     d.token = otp;
     d.token_hash = stored;
-    let msg = mail::render(&state.config().mailer, kind, user.email(), &d);
-    state.mailer().send(&msg).await
+    let mailer = state.mailer();
+    let msg = mailer
+        .render(&state.config().mailer, kind, user.email(), &d)
+        .await;
+    mailer.send(&msg).await
 }
 
 /// Starts an email change of `user` to `new_email` (GoTrue's `sendEmailChange`): a token for
@@ -339,28 +343,24 @@ pub async fn send_email_change(
     let mut to_new = d.clone();
     to_new.token = otp_new;
     to_new.token_hash = hash_new;
-    state
-        .mailer()
-        .send(&mail::render(
-            &config.mailer,
-            MailKind::EmailChange,
-            new_email,
-            &to_new,
-        ))
-        .await?;
+    let mailer = state.mailer();
+    let msg = mailer
+        .render(&config.mailer, MailKind::EmailChange, new_email, &to_new)
+        .await;
+    mailer.send(&msg).await?;
     if secure {
         let mut to_current = d;
         to_current.token = otp_current;
         to_current.token_hash = hash_current;
-        state
-            .mailer()
-            .send(&mail::render(
+        let msg = mailer
+            .render(
                 &config.mailer,
                 MailKind::EmailChange,
                 user.email(),
                 &to_current,
-            ))
-            .await?;
+            )
+            .await;
+        mailer.send(&msg).await?;
     }
     Ok(())
 }

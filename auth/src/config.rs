@@ -69,7 +69,52 @@ impl std::fmt::Debug for SmtpConfig {
     }
 }
 
-/// Mail subjects and link paths (`MAILER_SUBJECTS_*`, `MAILER_URLPATHS_*`).
+/// The URL of a mail body template (`MAILER_TEMPLATES_*`): http or https. Its `Debug` shows
+/// no query string or credentials, which may carry a signature.
+#[derive(Clone, PartialEq, Eq)]
+pub struct TemplateUrl(url::Url);
+
+impl TemplateUrl {
+    /// Parses an absolute http(s) URL.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let url = url::Url::parse(text).map_err(|e| e.to_string())?;
+        if !matches!(url.scheme(), "http" | "https") {
+            return Err(format!("scheme {:?} is not http or https", url.scheme()));
+        }
+        if url.host_str().is_none_or(str::is_empty) {
+            return Err("no host".into());
+        }
+        Ok(Self(url))
+    }
+
+    /// The URL.
+    pub fn url(&self) -> &url::Url {
+        &self.0
+    }
+
+    /// Scheme, host, port and path only, for logs.
+    pub fn redacted(&self) -> String {
+        let u = &self.0;
+        let port = u.port().map(|p| format!(":{p}")).unwrap_or_default();
+        format!(
+            "{}://{}{port}{}",
+            u.scheme(),
+            u.host_str().unwrap_or(""),
+            u.path()
+        )
+    }
+}
+
+impl std::fmt::Debug for TemplateUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("TemplateUrl")
+            .field(&self.redacted())
+            .finish()
+    }
+}
+
+/// Mail subjects, body templates and link paths (`MAILER_SUBJECTS_*`, `MAILER_TEMPLATES_*`,
+/// `MAILER_URLPATHS_*`).
 #[derive(Debug, Clone)]
 pub struct MailerConfig {
     /// `MAILER_AUTOCONFIRM` / `ENABLE_EMAIL_AUTOCONFIRM`.
@@ -84,6 +129,9 @@ pub struct MailerConfig {
     pub url_paths: HashMap<&'static str, String>,
     /// `MAILER_SUBJECTS_*`.
     pub subjects: HashMap<&'static str, String>,
+    /// `MAILER_TEMPLATES_*`: where each kind's body template is fetched from (a value without a
+    /// scheme is appended to `SITE_URL`, as GoTrue does).
+    pub templates: HashMap<&'static str, TemplateUrl>,
 }
 
 /// Configuration of the `/auth/v1` service.
@@ -174,6 +222,7 @@ fn unreachable_default() -> Config {
             otp_length: 6,
             url_paths: HashMap::new(),
             subjects: HashMap::new(),
+            templates: HashMap::new(),
         },
         smtp: SmtpConfig::default(),
         rate_limits: RateLimits {
@@ -332,6 +381,34 @@ impl Config {
                 subjects.insert(key, s.to_string());
             }
         }
+        let site_url = env
+            .get(&["SITE_URL"])
+            .unwrap_or(site_url)
+            .trim_end_matches('/')
+            .to_string();
+        let mut templates = HashMap::new();
+        for (key, name) in [
+            ("confirmation", "MAILER_TEMPLATES_CONFIRMATION"),
+            ("invite", "MAILER_TEMPLATES_INVITE"),
+            ("recovery", "MAILER_TEMPLATES_RECOVERY"),
+            ("magic_link", "MAILER_TEMPLATES_MAGIC_LINK"),
+            ("email_change", "MAILER_TEMPLATES_EMAIL_CHANGE"),
+            ("reauthentication", "MAILER_TEMPLATES_REAUTHENTICATION"),
+        ] {
+            if let Some(v) = env.get(&[name]) {
+                // GoTrue's `loadEntryBody` puts the site URL before values that do not start
+                // with "http"; here only before values without a scheme, so that `ftp://…` is
+                // refused rather than glued to it.
+                let full = match url::Url::parse(v) {
+                    Err(url::ParseError::RelativeUrlWithoutBase) => format!("{site_url}{v}"),
+                    _ => v.to_string(),
+                };
+                // The value itself stays out of the message: it may carry a signature.
+                let url = TemplateUrl::parse(&full)
+                    .map_err(|e| format!("{name} is not an http(s) URL: {e}"))?;
+                templates.insert(key, url);
+            }
+        }
         let admin_roles = list(&["JWT_ADMIN_ROLES"]);
         let otp_length: usize = env.number(&["MAILER_OTP_LENGTH"], 6)?;
         if !(6..=10).contains(&otp_length) {
@@ -341,11 +418,7 @@ impl Config {
             .map(|n| n.get())
             .unwrap_or(2);
         Ok(Self {
-            site_url: env
-                .get(&["SITE_URL"])
-                .unwrap_or(site_url)
-                .trim_end_matches('/')
-                .to_string(),
+            site_url,
             api_external_url: env
                 .get(&["API_EXTERNAL_URL"])
                 .or(api_external_url)
@@ -401,6 +474,7 @@ impl Config {
                 otp_length,
                 url_paths,
                 subjects,
+                templates,
             },
             smtp: SmtpConfig {
                 host: env.get(&["SMTP_HOST"]).map(str::to_string),
@@ -477,6 +551,64 @@ mod tests {
         assert_eq!(c.uri_allow_list, vec!["http://a.test/**", "myapp://cb"]);
         assert_eq!(c.rate_limits.token.events, 1000.0);
         assert_eq!(c.password_min_length, 6);
+    }
+
+    #[test]
+    fn reads_template_urls() {
+        let c = Config::from_env(
+            &vars(&[
+                (
+                    "GOTRUE_MAILER_TEMPLATES_CONFIRMATION",
+                    "https://mail.test/confirm.html?sig=s3cret",
+                ),
+                ("MAILER_TEMPLATES_INVITE", "/templates/invite.html"),
+            ]),
+            "http://site.test/",
+            None,
+            3600,
+        )
+        .expect("config");
+        let confirmation = &c.mailer.templates["confirmation"];
+        assert_eq!(
+            confirmation.url().as_str(),
+            "https://mail.test/confirm.html?sig=s3cret"
+        );
+        assert_eq!(confirmation.redacted(), "https://mail.test/confirm.html");
+        assert!(!format!("{c:?}").contains("s3cret"));
+        assert_eq!(
+            c.mailer.templates["invite"].url().as_str(),
+            "http://site.test/templates/invite.html"
+        );
+        assert!(!c.mailer.templates.contains_key("recovery"));
+    }
+
+    #[test]
+    fn refuses_bad_template_urls() {
+        for value in [
+            "ftp://mail.test/t.html",
+            "http://",
+            "https://exa mple.test/x",
+        ] {
+            let e = Config::from_env(
+                &vars(&[("MAILER_TEMPLATES_RECOVERY", value)]),
+                "http://site.test",
+                None,
+                3600,
+            )
+            .expect_err(value);
+            assert!(
+                e.starts_with("MAILER_TEMPLATES_RECOVERY is not an http(s) URL"),
+                "{e}"
+            );
+        }
+        // Relative to a site URL that is no http(s) URL either.
+        assert!(Config::from_env(
+            &vars(&[("MAILER_TEMPLATES_RECOVERY", "t.html")]),
+            "myapp:",
+            None,
+            3600,
+        )
+        .is_err());
     }
 
     #[test]

@@ -1,11 +1,19 @@
 //! Outgoing mail, as GoTrue's template mailer (`internal/mailer/templatemailer`) sends it: one
 //! HTML message per action (confirmation, invite, recovery, magic link, email change,
-//! reauthentication) with GoTrue's default subjects, a `{{ .ConfirmationURL }}` of the form
-//! `{external}{MAILER_URLPATHS_*}?token=<token hash>&type=<type>&redirect_to=<url>`, and the
-//! one-time code `{{ .Token }}`. Delivery is a minimal SMTP client over a plain TCP connection
-//! (EHLO, AUTH PLAIN/LOGIN when a user is configured, MAIL FROM, RCPT TO, DATA); without
-//! `SMTP_HOST` the message is only logged.
+//! reauthentication) with GoTrue's default subjects (or `MAILER_SUBJECTS_*`), a body from the
+//! URL in `MAILER_TEMPLATES_*` (fetched and cached by [`template_cache`], the built-in body when
+//! it cannot be had) rendered with the Go-template subset of [`template`], a
+//! `{{ .ConfirmationURL }}` of the form
+//! `{external}{MAILER_URLPATHS_*}?token=<token hash>&type=<type>&redirect_to=<url>`, the
+//! one-time code `{{ .Token }}` and the user's metadata as `{{ .Data.key }}`. Values are
+//! HTML-escaped in bodies (so links carry `&amp;`, as GoTrue's do) and not in subjects.
+//! Delivery is a minimal SMTP client over a plain TCP connection (EHLO, AUTH PLAIN/LOGIN when a
+//! user is configured, MAIL FROM, RCPT TO, DATA); without `SMTP_HOST` the message is only logged.
 
+pub mod template;
+mod template_cache;
+
+use std::sync::Arc;
 use std::time::Duration;
 
 use base64::Engine;
@@ -14,6 +22,8 @@ use tokio::net::TcpStream;
 
 use crate::config::{MailerConfig, SmtpConfig};
 use crate::error::{Error, Result};
+use template::{Escape, Template, Vars};
+use template_cache::TemplateCache;
 
 /// What a mail is for (GoTrue's email action types).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -33,7 +43,29 @@ pub enum MailKind {
 }
 
 impl MailKind {
-    fn key(self) -> &'static str {
+    /// Every kind, in [`MailKind::index`] order.
+    pub const ALL: [MailKind; 6] = [
+        MailKind::Confirmation,
+        MailKind::Invite,
+        MailKind::Recovery,
+        MailKind::MagicLink,
+        MailKind::EmailChange,
+        MailKind::Reauthentication,
+    ];
+
+    fn index(self) -> usize {
+        match self {
+            MailKind::Confirmation => 0,
+            MailKind::Invite => 1,
+            MailKind::Recovery => 2,
+            MailKind::MagicLink => 3,
+            MailKind::EmailChange => 4,
+            MailKind::Reauthentication => 5,
+        }
+    }
+
+    /// GoTrue's template type, the suffix of `MAILER_SUBJECTS_*` / `MAILER_TEMPLATES_*`.
+    pub fn key(self) -> &'static str {
         match self {
             MailKind::Confirmation => "confirmation",
             MailKind::Invite => "invite",
@@ -74,6 +106,11 @@ impl MailKind {
             MailKind::EmailChange => "Confirm your new email address",
             MailKind::Reauthentication => "{{ .Token }} is your verification code",
         }
+    }
+
+    /// The built-in body, parsed (it always parses; plain text if it ever did not).
+    fn default_template(self) -> Template {
+        Template::parse(self.default_body()).unwrap_or_else(|_| Template::text(self.default_body()))
     }
 
     fn default_body(self) -> &'static str {
@@ -117,6 +154,8 @@ pub struct MailData {
     pub site_url: String,
     /// The external base URL for the link.
     pub external_url: String,
+    /// `{{ .Data }}`: the user's `user_metadata`.
+    pub user_metadata: serde_json::Value,
 }
 
 /// A rendered message.
@@ -128,29 +167,6 @@ pub struct Message {
     pub subject: String,
     /// HTML body.
     pub html: String,
-}
-
-fn fill(template: &str, vars: &[(&str, &str)]) -> String {
-    let mut out = String::with_capacity(template.len() + 64);
-    let mut rest = template;
-    while let Some(start) = rest.find("{{") {
-        out.push_str(&rest[..start]);
-        let after = &rest[start + 2..];
-        let Some(end) = after.find("}}") else {
-            out.push_str(&rest[start..]);
-            return out;
-        };
-        let name = after[..end].trim().trim_start_matches('.');
-        match vars.iter().find(|(k, _)| *k == name) {
-            Some((_, v)) => out.push_str(v),
-            None => {
-                out.push_str(&rest[start..start + 2 + end + 2]);
-            }
-        }
-        rest = &after[end + 2..];
-    }
-    out.push_str(rest);
-    out
 }
 
 /// The verification link of a mail (GoTrue's `getPath` resolved against the external URL).
@@ -182,8 +198,19 @@ pub fn action_link(
     format!("{base}{sep}{}", query.finish())
 }
 
-/// Renders the message of `kind` for `to`.
+/// Renders the message of `kind` for `to` with the built-in body.
 pub fn render(config: &MailerConfig, kind: MailKind, to: &str, data: &MailData) -> Message {
+    render_with(config, kind, to, data, &kind.default_template())
+}
+
+/// Renders the message of `kind` for `to` with `body` as the body template.
+pub fn render_with(
+    config: &MailerConfig,
+    kind: MailKind,
+    to: &str,
+    data: &MailData,
+    body: &Template,
+) -> Message {
     let link = action_link(
         config,
         kind,
@@ -192,7 +219,7 @@ pub fn render(config: &MailerConfig, kind: MailKind, to: &str, data: &MailData) 
         kind.link_type(),
         &data.redirect_to,
     );
-    let vars = [
+    let fields = [
         ("ConfirmationURL", link.as_str()),
         ("Token", data.token.as_str()),
         ("TokenHash", data.token_hash.as_str()),
@@ -202,22 +229,35 @@ pub fn render(config: &MailerConfig, kind: MailKind, to: &str, data: &MailData) 
         ("RedirectTo", data.redirect_to.as_str()),
         ("SendingTo", to),
     ];
-    let subject = config
-        .subjects
-        .get(kind.key())
-        .map(String::as_str)
-        .unwrap_or(kind.default_subject());
+    let vars = Vars {
+        fields: &fields,
+        data: &data.user_metadata,
+    };
+    let default_subject = || {
+        Template::parse(kind.default_subject())
+            .unwrap_or_else(|_| Template::text(kind.default_subject()))
+    };
+    let subject = match config.subjects.get(kind.key()) {
+        None => default_subject(),
+        Some(custom) => Template::parse(custom).unwrap_or_else(|e| {
+            tracing::warn!(mail = kind.key(), error = %e,
+                "auth: MAILER_SUBJECTS_* does not parse, using the default subject");
+            default_subject()
+        }),
+    };
     Message {
         to: to.to_string(),
-        subject: fill(subject, &vars),
-        html: fill(kind.default_body(), &vars),
+        subject: subject.render(&vars, Escape::None),
+        html: body.render(&vars, Escape::Html),
     }
 }
 
-/// Sends mail through SMTP (or logs it when no host is configured).
+/// Renders mail with the configured templates and sends it through SMTP (or logs it when no
+/// host is configured).
 #[derive(Debug, Clone)]
 pub struct Mailer {
     smtp: SmtpConfig,
+    templates: Arc<TemplateCache>,
 }
 
 fn smtp_err(e: impl std::fmt::Display) -> Error {
@@ -227,7 +267,26 @@ fn smtp_err(e: impl std::fmt::Display) -> Error {
 impl Mailer {
     /// A mailer for `smtp`.
     pub fn new(smtp: SmtpConfig) -> Self {
-        Self { smtp }
+        Self {
+            smtp,
+            templates: Arc::new(TemplateCache::new()),
+        }
+    }
+
+    /// Renders the message of `kind` for `to`, with the body template of `MAILER_TEMPLATES_*`
+    /// when one is configured and can be fetched.
+    pub async fn render(
+        &self,
+        config: &MailerConfig,
+        kind: MailKind,
+        to: &str,
+        data: &MailData,
+    ) -> Message {
+        let body = self
+            .templates
+            .body(kind, config.templates.get(kind.key()))
+            .await;
+        render_with(config, kind, to, data, &body)
     }
 
     /// Delivers `msg`.
@@ -363,18 +422,17 @@ mod tests {
             otp_length: 6,
             url_paths: HashMap::from([("confirmation", "/auth/v1/verify".to_string())]),
             subjects: HashMap::new(),
+            templates: HashMap::new(),
         }
     }
 
     #[test]
-    fn fills_templates() {
-        assert_eq!(
-            fill(
-                "a {{ .Token }} b {{.Email}} {{ .Unknown }}",
-                &[("Token", "1"), ("Email", "e")]
-            ),
-            "a 1 b e {{ .Unknown }}"
-        );
+    fn built_in_templates_parse() {
+        for kind in MailKind::ALL {
+            assert_eq!(MailKind::ALL[kind.index()], kind);
+            assert!(Template::parse(kind.default_body()).is_ok(), "{kind:?}");
+            assert!(Template::parse(kind.default_subject()).is_ok(), "{kind:?}");
+        }
     }
 
     #[test]
@@ -392,9 +450,57 @@ mod tests {
             },
         );
         assert_eq!(m.subject, "Confirm your email address");
+        // Escaped as html/template escapes an href: `&` becomes `&amp;`.
         assert!(m.html.contains(
-            "http://127.0.0.1:54321/auth/v1/verify?token=abc&type=signup&redirect_to=http%3A%2F%2Flocalhost%3A3000%2Fx"
-        ));
+            "href=\"http://127.0.0.1:54321/auth/v1/verify?token=abc&amp;type=signup&amp;redirect_to=http%3A%2F%2Flocalhost%3A3000%2Fx\""
+        ), "{}", m.html);
         assert!(m.html.contains("123456"));
+    }
+
+    #[test]
+    fn renders_custom_bodies_and_subjects_with_metadata() {
+        let mut config = mailer_config();
+        config.subjects.insert(
+            "email_change",
+            "{{ .Data.name }}, confirm {{ .NewEmail }}".to_string(),
+        );
+        let data = MailData {
+            email: "old@b.test".into(),
+            new_email: "new@b.test".into(),
+            token: "654321".into(),
+            token_hash: "h".into(),
+            external_url: "http://127.0.0.1:54321".into(),
+            user_metadata: serde_json::json!({"name": "<script>x</script> O'Hara"}),
+            ..Default::default()
+        };
+        let body = Template::parse(
+            "<p>Hi {{ .Data.name }}</p>{{ if .NewEmail }}<p>to {{ .SendingTo }}</p>{{ end }}<a href=\"{{ .ConfirmationURL }}\">go</a>",
+        )
+        .expect("parses");
+        let m = render_with(&config, MailKind::EmailChange, "new@b.test", &data, &body);
+        // Subjects are plain text: nothing escaped.
+        assert_eq!(m.subject, "<script>x</script> O'Hara, confirm new@b.test");
+        assert_eq!(
+            m.html,
+            "<p>Hi &lt;script&gt;x&lt;/script&gt; O&#39;Hara</p><p>to new@b.test</p><a href=\"http://127.0.0.1:54321/auth/v1/verify?token=h&amp;type=email_change\">go</a>"
+        );
+    }
+
+    #[test]
+    fn a_broken_subject_falls_back_to_the_default() {
+        let mut config = mailer_config();
+        config
+            .subjects
+            .insert("reauthentication", "{{ if .Token }}oops".to_string());
+        let m = render(
+            &config,
+            MailKind::Reauthentication,
+            "a@b.test",
+            &MailData {
+                token: "111222".into(),
+                ..Default::default()
+            },
+        );
+        assert_eq!(m.subject, "111222 is your verification code");
     }
 }

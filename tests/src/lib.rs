@@ -289,19 +289,24 @@ impl Mail {
             .to_string()
     }
 
-    /// The first `href="…"` of the body (the verification link).
+    /// The body: everything after the headers, as received (HTML, entities not decoded).
+    pub fn body(&self) -> &str {
+        self.data
+            .split_once("\r\n\r\n")
+            .map_or(self.data.as_str(), |(_, b)| b)
+    }
+
+    /// The first `href="…"` of the body (the verification link), with its HTML entities
+    /// decoded: GoTrue's `html/template` writes `&` in links as `&amp;`.
     pub fn link(&self) -> Option<String> {
         let start = self.data.find("href=\"")? + 6;
         let end = self.data[start..].find('"')?;
-        Some(self.data[start..start + end].to_string())
+        Some(html_unescape(&self.data[start..start + end]))
     }
 
     /// The one-time code: the first run of six or more digits after the headers.
     pub fn otp(&self) -> Option<String> {
-        let body = self
-            .data
-            .split_once("\r\n\r\n")
-            .map_or(self.data.as_str(), |(_, b)| b);
+        let body = self.body();
         let body = body.split_once("href=\"").map_or(body, |(_, rest)| {
             rest.split_once('"').map_or(rest, |(_, after)| after)
         });
@@ -309,6 +314,46 @@ impl Mail {
             .find(|run| run.len() >= 6)
             .map(str::to_string)
     }
+}
+
+/// Decodes the character references `html/template` writes (`&amp;`, `&lt;`, `&gt;`, `&quot;`,
+/// `&#NN;`, `&#xHH;`); anything else is kept as it is.
+pub fn html_unescape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(amp) = rest.find('&') {
+        out.push_str(&rest[..amp]);
+        rest = &rest[amp..];
+        let decoded = rest.find(';').and_then(|semi| {
+            let name = &rest[1..semi];
+            let c = match name {
+                "amp" => Some('&'),
+                "lt" => Some('<'),
+                "gt" => Some('>'),
+                "quot" => Some('"'),
+                "apos" => Some('\''),
+                _ => name
+                    .strip_prefix("#x")
+                    .or_else(|| name.strip_prefix("#X"))
+                    .and_then(|hex| u32::from_str_radix(hex, 16).ok())
+                    .or_else(|| name.strip_prefix('#').and_then(|dec| dec.parse().ok()))
+                    .and_then(char::from_u32),
+            }?;
+            Some((c, semi + 1))
+        });
+        match decoded {
+            Some((c, len)) => {
+                out.push(c);
+                rest = &rest[len..];
+            }
+            None => {
+                out.push('&');
+                rest = &rest[1..];
+            }
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 /// A tiny SMTP server that accepts every message and records it, for the auth mail tests.

@@ -1,8 +1,9 @@
 //! Auth: the mail flows through a real SMTP sink: confirmation link (`GET /verify`, 303 with
 //! the session in the fragment), expired and replayed links, magic link and email OTP, recovery
 //! and password reset, secure email change (both addresses), `/resend` with its frequency limit,
-//! reauthentication nonce, PKCE (`?code=` + `grant_type=pkce`), the redirect allow-list, and the
-//! instance-wide mail budget.
+//! reauthentication nonce, PKCE (`?code=` + `grant_type=pkce`), the redirect allow-list, the
+//! instance-wide mail budget, and custom body templates fetched from `MAILER_TEMPLATES_*` (with
+//! the built-in body when the URL does not answer).
 
 mod auth_support;
 
@@ -523,4 +524,121 @@ async fn invite_and_the_mail_budget() {
             .await,
         0
     );
+}
+
+/// A real HTTP server on 127.0.0.1 that answers every request with `200` and `html`; returns
+/// its base URL and the number of requests it has served.
+async fn template_server(
+    html: &'static str,
+) -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let hits = std::sync::Arc::new(AtomicUsize::new(0));
+    let counter = hits.clone();
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            counter.fetch_add(1, Ordering::SeqCst);
+            tokio::spawn(async move {
+                // One request per connection: read its head, answer, close.
+                let mut head = Vec::new();
+                let mut buf = [0u8; 1024];
+                while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match stream.read(&mut buf).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => head.extend_from_slice(&buf[..n]),
+                    }
+                }
+                let reply = format!(
+                    "HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{html}",
+                    html.len()
+                );
+                let _ = stream.write_all(reply.as_bytes()).await;
+                let _ = stream.shutdown().await;
+            });
+        }
+    });
+    (format!("http://127.0.0.1:{port}"), hits)
+}
+
+const CUSTOM_CONFIRMATION: &str = "<html><body>\n\
+<h1>Welcome, {{ .Data.name }}!</h1>\n\
+{{ if .Data.name }}<p>Nice to meet you.</p>{{ else }}<p>Hello stranger.</p>{{ end }}\n\
+<p><a href=\"{{ .ConfirmationURL }}\">Confirm {{ .Email }}</a> or enter {{ .Token }}</p>\n\
+<p>{{ .Data.missing }}</p>\n\
+</body></html>\n";
+
+#[tokio::test]
+async fn custom_confirmation_template_from_a_url() {
+    let (base, hits) = template_server(CUSTOM_CONFIRMATION).await;
+    let url = format!("{base}/templates/confirmation.html");
+    let ctx = spawn(&[("GOTRUE_MAILER_TEMPLATES_CONFIRMATION", url.as_str())]).await;
+    let r = ctx
+        .post(
+            "/signup",
+            json!({"email": "ann@example.com", "password": "secret-pw", "data": {"name": "<b>Ann</b>"}}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    let mail = ctx.sink.wait_for("ann@example.com", 1).await.expect("mail");
+    // The subject is still the default one; the body is the fetched template.
+    assert_eq!(mail.subject(), "Confirm your email address");
+    let body = mail.body();
+    assert!(
+        body.contains("<h1>Welcome, &lt;b&gt;Ann&lt;/b&gt;!</h1>"),
+        "{body}"
+    );
+    assert!(!body.contains("<b>Ann</b>"), "{body}");
+    assert!(body.contains("<p>Nice to meet you.</p>"), "{body}");
+    assert!(body.contains("<p></p>"), "{body}");
+    assert!(!body.contains("Confirm your email address"), "{body}");
+    // The link is escaped as html/template escapes it, and it still verifies.
+    assert!(body.contains("&amp;type=signup"), "{body}");
+    let link = mail.link().expect("link");
+    assert!(link.contains("/auth/v1/verify?token="), "{link}");
+    assert_eq!(query(&link)["type"], "signup");
+    let otp = mail.otp().expect("otp");
+    assert!(body.contains(&format!("or enter {otp}")), "{body}");
+    let (status, location) = ctx.open_link(&link).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let f = fragment(&location);
+    assert_eq!(f["type"], "signup", "{location}");
+    let u = ctx.user(&f["access_token"]).await;
+    assert!(u.body["email_confirmed_at"].is_string());
+    assert_eq!(u.body["user_metadata"]["name"], "<b>Ann</b>");
+
+    // A second mail of the same kind comes from the cache: no second fetch.
+    ctx.signup("bea@example.com", "secret-pw").await;
+    let mail = ctx.sink.wait_for("bea@example.com", 1).await.expect("mail");
+    assert!(mail.body().contains("<p>Hello stranger.</p>"));
+    assert_eq!(hits.load(std::sync::atomic::Ordering::SeqCst), 1);
+}
+
+#[tokio::test]
+async fn unreachable_template_url_falls_back_to_the_built_in_body() {
+    let closed_port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        l.local_addr().expect("addr").port()
+    };
+    let url = format!("http://127.0.0.1:{closed_port}/confirmation.html");
+    let ctx = spawn(&[("MAILER_TEMPLATES_CONFIRMATION", url.as_str())]).await;
+    let r = ctx
+        .post(
+            "/signup",
+            json!({"email": "dan@example.com", "password": "secret-pw", "data": {"name": "<b>Dan</b>"}}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    let mail = ctx.sink.wait_for("dan@example.com", 1).await.expect("mail");
+    assert!(
+        mail.body().contains("<h2>Confirm your email address</h2>"),
+        "{}",
+        mail.data
+    );
+    let (status, location) = ctx.open_link(&mail.link().expect("link")).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(fragment(&location)["type"], "signup", "{location}");
 }
