@@ -12,7 +12,8 @@
 # plus the server's RSS after each run. Not a test: it prints numbers and asserts nothing.
 #
 # Environment: BUCKETBASE_BIN (default target/release/bucketbase), DURATION seconds per run
-# (default 10), BENCH_PORT (default 58321; the database uses +1), BUCKETBASE_DB_POOL (default 16).
+# (default 10), BENCH_PORT (default 58321; the database uses +1), BUCKETBASE_DB_POOL (default: the server's, 4 per core),
+# CONNS (default "16 64"), KINDS (default "by_id page insert").
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -20,7 +21,6 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 bin="${BUCKETBASE_BIN:-${CARGO_TARGET_DIR:-target}/release/bucketbase}"
 duration="${DURATION:-10}"
 port="${BENCH_PORT:-58321}"
-export BUCKETBASE_DB_POOL="${BUCKETBASE_DB_POOL:-16}"
 
 [ -x "$bin" ] || {
     echo "bench/rest.sh: $bin not found; build it with: cargo build --release -p bucketbase-server" >&2
@@ -143,14 +143,24 @@ SQL
 
 rss() { awk '/^VmRSS/ {print $2 " kB"}' "/proc/$server_pid/status"; }
 
+# The server's CPU time (user + system, clock ticks) so far.
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$server_pid/stat"; }
+
 run_wrk() { # name conns script
-    local out
+    local out before after
+    before="$(cpu_ticks)"
     out="$(wrk -t2 -c"$2" -d"${duration}s" --latency -s "$work/$3.lua" "$api" 2>&1)"
-    local rps p99 errors
+    after="$(cpu_ticks)"
+    local rps p99 errors total us
     rps="$(awk '/^Requests\/sec/ {print $2}' <<<"$out")"
     p99="$(awk '$1 == "99%" {print $2}' <<<"$out")"
+    total="$(awk '/requests in/ {print $1}' <<<"$out")"
+    # Server CPU per request: independent of what else the cores are doing, unlike req/s.
+    us="$(awk -v t="$((after - before))" -v n="$total" -v hz="$(getconf CLK_TCK)" \
+        'BEGIN { if (n > 0) printf "%.0f", t * 1000000 / hz / n; else print "?" }')"
     errors="$(grep -E "Non-2xx|Socket errors" <<<"$out" | tr '\n' ' ' || true)"
-    printf "%-12s %4s conns  rest   %10s req/s  p99 %-9s rss %s %s\n" "$1" "$2" "$rps" "$p99" "$(rss)" "$errors"
+    printf "%-12s %4s conns  rest   %10s req/s  p99 %-9s server cpu %4s us/req  rss %s %s\n" \
+        "$1" "$2" "$rps" "$p99" "$us" "$(rss)" "$errors"
 }
 run_pgbench() { # name conns script
     local out tps lat
@@ -160,10 +170,10 @@ run_pgbench() { # name conns script
     printf "%-12s %4s conns  pgbench %8s tps    avg %s\n" "$1" "$2" "$tps" "$lat"
 }
 
-echo "bucketbase REST benchmark: 100k rows, RLS on, authenticated JWT, ${duration}s per run, pool $BUCKETBASE_DB_POOL"
+echo "bucketbase REST benchmark: 100k rows, RLS on, authenticated JWT, ${duration}s per run, pool ${BUCKETBASE_DB_POOL:-default}"
 echo "idle rss $(rss)"
-for conns in 16 64; do
-    for kind in by_id page insert; do
+for conns in ${CONNS:-16 64}; do
+    for kind in ${KINDS:-by_id page insert}; do
         run_wrk "$kind" "$conns" "$kind"
         run_pgbench "$kind" "$conns" "$kind"
     done

@@ -30,6 +30,7 @@ mod error;
 mod filter;
 mod lexical;
 mod logic;
+mod memo;
 mod message;
 mod order;
 mod parsec;

@@ -10,6 +10,7 @@ use std::collections::{HashMap, HashSet};
 use crate::ast::{EmbedPath, Filter, LogicTree, OrderTerm, QueryParams, SelectItem};
 use crate::error::ParseError;
 use crate::filter::ValueMode;
+use crate::memo::Memo;
 use crate::message::render;
 use crate::parsec::{sep_by1, Input, Reply};
 use crate::urlencoded::{query_pairs, RawPair};
@@ -59,7 +60,10 @@ fn explain<T>(
 
 /// Parse a `select` value (`pRequestSelect`); `""` is an empty list.
 pub fn parse_select(s: &str) -> Result<Vec<SelectItem>, ParseError> {
-    run("select parameter", s, s, |i, p| i.field_forest(p, 0))
+    static MEMO: Memo<Vec<SelectItem>> = Memo::new();
+    MEMO.get_or_parse(s, |s| {
+        run("select parameter", s, s, |i, p| i.field_forest(p, 0))
+    })
 }
 
 /// Parse a `columns` value (`pRequestColumns`): names separated by commas.
@@ -83,12 +87,14 @@ fn columns(i: &Input<'_>, pos: usize) -> Reply<Vec<String>> {
 
 /// Parse an `order` value (`pOrder`).
 pub fn parse_order(s: &str) -> Result<Vec<OrderTerm>, ParseError> {
-    run("order", s, s, |i, p| i.order(p))
+    static MEMO: Memo<Vec<OrderTerm>> = Memo::new();
+    MEMO.get_or_parse(s, |s| run("order", s, s, |i, p| i.order(p)))
 }
 
 /// Parse a key as `pTreePath` (`rel.rel2.field->json`).
 fn tree_path(key: &str) -> Result<(EmbedPath, crate::ast::Field), ParseError> {
-    run("tree path", key, key, |i, p| i.tree_path(p))
+    static MEMO: Memo<(EmbedPath, crate::ast::Field)> = Memo::new();
+    MEMO.get_or_parse(key, |key| run("tree path", key, key, |i, p| i.tree_path(p)))
 }
 
 /// Parse a filter `field_key=value` (`pRequestFilter False`): the key is

@@ -37,6 +37,11 @@ enum Command {
     Keys,
 }
 
+/// mimalloc instead of glibc's malloc: the request path allocates many small, short-lived
+/// buffers on two runtime threads, where glibc's arenas showed up as ~15 % of the server's CPU.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() {
     let cli = Cli::parse();
     tracing_subscriber::fmt()
