@@ -175,6 +175,12 @@ pub struct Config {
     pub sessions_timebox: Option<Duration>,
     /// `SESSIONS_INACTIVITY_TIMEOUT`: sessions end after this long without a refresh.
     pub sessions_inactivity_timeout: Option<Duration>,
+    /// `SESSIONS_SINGLE_PER_USER` (false): only the user's most recently refreshed session may
+    /// refresh; older ones answer `session_expired`.
+    pub sessions_single_per_user: bool,
+    /// `HOOK_CUSTOM_ACCESS_TOKEN_ENABLED` + `HOOK_CUSTOM_ACCESS_TOKEN_URI`: the function that
+    /// rewrites every access token's claims.
+    pub access_token_hook: Option<crate::hook::PgFunctionHook>,
     /// Mail settings.
     pub mailer: MailerConfig,
     /// SMTP settings.
@@ -215,6 +221,8 @@ fn unreachable_default() -> Config {
         update_password_require_reauthentication: false,
         sessions_timebox: None,
         sessions_inactivity_timeout: None,
+        sessions_single_per_user: false,
+        access_token_hook: None,
         mailer: MailerConfig {
             autoconfirm: false,
             secure_email_change: true,
@@ -466,6 +474,18 @@ impl Config {
             )?,
             sessions_timebox: env.duration(&["SESSIONS_TIMEBOX"])?,
             sessions_inactivity_timeout: env.duration(&["SESSIONS_INACTIVITY_TIMEOUT"])?,
+            sessions_single_per_user: env.flag(&["SESSIONS_SINGLE_PER_USER"], false)?,
+            access_token_hook: if env.flag(&["HOOK_CUSTOM_ACCESS_TOKEN_ENABLED"], false)? {
+                let uri = env.get(&["HOOK_CUSTOM_ACCESS_TOKEN_URI"]).ok_or(
+                    "GOTRUE_HOOK_CUSTOM_ACCESS_TOKEN_URI is required when the hook is enabled",
+                )?;
+                Some(
+                    crate::hook::PgFunctionHook::parse(uri)
+                        .map_err(|e| format!("GOTRUE_HOOK_CUSTOM_ACCESS_TOKEN_URI: {e}"))?,
+                )
+            } else {
+                None
+            },
             mailer: MailerConfig {
                 autoconfirm: env
                     .flag(&["MAILER_AUTOCONFIRM", "ENABLE_EMAIL_AUTOCONFIRM"], false)?,

@@ -209,8 +209,22 @@ pub const API_VERSION_HEADER: &str = "x-supabase-api-version";
 impl ApiError {
     /// The body for API version `2024-01-01` (`modern`) or the initial version.
     pub fn body(&self, modern: bool) -> Value {
+        // An error without a code (a hook's own error) omits `error_code` in the legacy body and
+        // names a generic code in the modern one, as GoTrue's `HandleResponseError`.
+        let generic = if self.status.is_server_error() {
+            code::UNEXPECTED_FAILURE
+        } else {
+            code::UNKNOWN
+        };
         let mut body = if modern {
-            json!({"code": self.code, "message": self.message})
+            let code = if self.code.is_empty() {
+                generic
+            } else {
+                self.code
+            };
+            json!({"code": code, "message": self.message})
+        } else if self.code.is_empty() {
+            json!({"code": self.status.as_u16(), "msg": self.message})
         } else {
             json!({"code": self.status.as_u16(), "error_code": self.code, "msg": self.message})
         };
@@ -223,7 +237,9 @@ impl ApiError {
     fn render(&self, modern: bool) -> Response {
         let mut res = (self.status, axum::Json(self.body(modern))).into_response();
         if let Ok(v) = HeaderValue::from_str(self.code) {
-            res.headers_mut().insert("x-sb-error-code", v);
+            if !self.code.is_empty() {
+                res.headers_mut().insert("x-sb-error-code", v);
+            }
         }
         if modern {
             res.headers_mut().insert(

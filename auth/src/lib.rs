@@ -13,6 +13,7 @@ pub mod caller;
 pub mod config;
 pub mod db;
 pub mod error;
+pub mod hook;
 pub mod keys;
 pub mod mail;
 pub mod one_time;

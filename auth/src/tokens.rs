@@ -85,27 +85,41 @@ pub fn claims(
     })
 }
 
-/// The Session JSON (contract §1.2).
-pub fn session_json(
+/// The Session JSON (contract §1.2) around an access token signed at `now`.
+pub fn session_body(
     state: &State,
-    info: &RequestInfo,
-    user: &User,
-    session_id: Uuid,
-    amr: &[Amr],
+    access_token: String,
+    now: i64,
     refresh_token: &str,
+    user: &User,
 ) -> Value {
-    let now = Utc::now().timestamp();
-    let access = state
-        .keys()
-        .sign(&claims(state, info, user, session_id, "aal1", amr, now));
     json!({
-        "access_token": access,
+        "access_token": access_token,
         "token_type": "bearer",
         "expires_in": state.config().jwt_exp,
         "expires_at": now + state.config().jwt_exp,
         "refresh_token": refresh_token,
         "user": user.to_json(),
     })
+}
+
+/// Signs `claims` as the access token of `user`, first handing them to the custom access-token
+/// hook (in `tx`, the transaction that writes the session) when one is configured.
+pub async fn sign_access_token(
+    state: &State,
+    tx: &mut Tx,
+    user: &User,
+    claims: Value,
+    authentication_method: &str,
+) -> Result<String> {
+    let claims = match &state.config().access_token_hook {
+        Some(hook) => {
+            hook.custom_access_token(tx, user.id, claims, authentication_method)
+                .await?
+        }
+        None => claims,
+    };
+    Ok(state.keys().sign(&claims))
 }
 
 const ISSUE_SQL: &str = "with s as (
@@ -157,7 +171,10 @@ pub async fn issue_session(
         method: method.to_string(),
         timestamp: at,
     }];
-    Ok(session_json(state, info, user, session_id, &amr, &token))
+    let now = Utc::now().timestamp();
+    let claims = claims(state, info, user, session_id, "aal1", &amr, now);
+    let access = sign_access_token(state, tx, user, claims, method).await?;
+    Ok(session_body(state, access, now, &token, user))
 }
 
 /// The common refresh in one statement: revoke the active token `$1` if its user is not banned
@@ -255,8 +272,14 @@ pub async fn refresh(state: &State, info: &RequestInfo, token: &str) -> Result<V
             "Refresh token is not valid",
         ));
     }
-    if let Some(session) = rotate_fast(state, info, token).await? {
-        return Ok(session);
+    let config = state.config();
+    // The one-statement path commits before the token is signed and checks no other session, so
+    // a hook (which runs in the refresh's transaction) or single-session mode takes the locking
+    // path.
+    if config.access_token_hook.is_none() && !config.sessions_single_per_user {
+        if let Some(session) = rotate_fast(state, info, token).await? {
+            return Ok(session);
+        }
     }
     refresh_locked(state, info, token).await
 }
@@ -319,17 +342,16 @@ fn fast_sql() -> &'static str {
     &SQL
 }
 
-/// The Session JSON after a refresh (`amr_text` is the JSON array of AMR claims).
-fn refreshed_session(
+/// The access-token claims after a refresh (`amr_text` is the JSON array of AMR claims), and the
+/// time they were issued.
+fn refresh_claims(
     state: &State,
     info: &RequestInfo,
     user: &User,
     session_id: Uuid,
     aal: &str,
     amr_text: &str,
-    refresh_token: &str,
-) -> Value {
-    let config = state.config();
+) -> (Value, i64) {
     let amr: Vec<Amr> = serde_json::from_str::<Vec<Value>>(amr_text)
         .unwrap_or_default()
         .iter()
@@ -339,17 +361,22 @@ fn refreshed_session(
         })
         .collect();
     let now = Utc::now().timestamp();
-    let access = state
-        .keys()
-        .sign(&claims(state, info, user, session_id, aal, &amr, now));
-    json!({
-        "access_token": access,
-        "token_type": "bearer",
-        "expires_in": config.jwt_exp,
-        "expires_at": now + config.jwt_exp,
-        "refresh_token": refresh_token,
-        "user": user.to_json(),
-    })
+    (claims(state, info, user, session_id, aal, &amr, now), now)
+}
+
+/// The Session JSON after a refresh, signed without a hook.
+fn refreshed_session(
+    state: &State,
+    info: &RequestInfo,
+    user: &User,
+    session_id: Uuid,
+    aal: &str,
+    amr_text: &str,
+    refresh_token: &str,
+) -> Value {
+    let (claims, now) = refresh_claims(state, info, user, session_id, aal, amr_text);
+    let access = state.keys().sign(&claims);
+    session_body(state, access, now, refresh_token, user)
 }
 
 /// The refresh with `FOR UPDATE` locks: revoked, unknown and expired tokens, and fast-path misses.
@@ -421,7 +448,25 @@ async fn refresh_locked(state: &State, info: &RequestInfo, token: &str) -> Resul
             "Invalid Refresh Token: Session Expired (Inactivity)",
         ));
     }
+    if config.sessions_single_per_user {
+        // GoTrue's `LastRefreshedAt(&token.UpdatedAt)`: the session's refresh time, else the
+        // token's update time when later than the session's creation, else the creation.
+        let this_refreshed = refreshed_at
+            .map(|t| t.and_utc())
+            .or(token_updated.filter(|t| session_created.is_none_or(|c| *t > c)))
+            .or(session_created)
+            .unwrap_or(now);
+        if newer_session_exists(&mut tx, config, user.id, session_id, this_refreshed).await? {
+            return Err(Error::bad_request(
+                code::SESSION_EXPIRED,
+                "Invalid Refresh Token: Session Expired (Revoked by Newer Login)",
+            ));
+        }
+    }
 
+    // With a hook the writes stay uncommitted until the hook has answered, so that its error
+    // leaves the token unrotated, as in GoTrue's single transaction.
+    let hooked = config.access_token_hook.is_some();
     let actor = Actor::user(&user);
     let ua = info.user_agent.clone();
     let ip = info.inet();
@@ -444,17 +489,9 @@ async fn refresh_locked(state: &State, info: &RequestInfo, token: &str) -> Resul
         });
         match active_token {
             Some(active) if active_parent.as_deref() == Some(token) || within_interval => {
-                let stmt = tx.raw()?.prepare_cached(REISSUE_SQL).await?;
-                let client = tx.raw()?;
                 let params: [&(dyn tokio_postgres::types::ToSql + Sync); 5] =
                     [&session_id, &ua, &ip, &refreshed, &info.ip];
-                let (w, c) = tokio::join!(
-                    client.execute(&stmt, &params),
-                    client.batch_execute("commit")
-                );
-                tx.mark_closed();
-                w?;
-                c?;
+                write_then_commit(&mut tx, REISSUE_SQL, &params, !hooked).await?;
                 active
             }
             _ => {
@@ -473,8 +510,6 @@ async fn refresh_locked(state: &State, info: &RequestInfo, token: &str) -> Resul
         let new_token = new_refresh_token();
         let revoked_payload = audit::payload(&actor, Action::TokenRevoked, None).to_string();
         let uid = user.id.to_string();
-        let stmt = tx.raw()?.prepare_cached(ROTATE_SQL).await?;
-        let client = tx.raw()?;
         let params: [&(dyn tokio_postgres::types::ToSql + Sync); 10] = [
             &token_id,
             &new_token,
@@ -487,19 +522,76 @@ async fn refresh_locked(state: &State, info: &RequestInfo, token: &str) -> Resul
             &info.ip,
             &refreshed,
         ];
-        let (w, c) = tokio::join!(
-            client.execute(&stmt, &params),
-            client.batch_execute("commit")
-        );
-        tx.mark_closed();
-        w?;
-        c?;
+        write_then_commit(&mut tx, ROTATE_SQL, &params, !hooked).await?;
         new_token
     };
+    if hooked {
+        let (claims, now) = refresh_claims(state, info, &user, session_id, &aal, &amr_text);
+        let access = sign_access_token(state, &mut tx, &user, claims, "token_refresh").await?;
+        tx.commit().await?;
+        return Ok(session_body(state, access, now, &issued, &user));
+    }
     drop(tx);
     Ok(refreshed_session(
         state, info, &user, session_id, &aal, &amr_text, &issued,
     ))
+}
+
+/// Runs `sql` in `tx`; with `commit`, the COMMIT is pipelined with it (one round trip) and the
+/// transaction ends, otherwise it stays open.
+async fn write_then_commit(
+    tx: &mut Tx,
+    sql: &str,
+    params: crate::db::Params<'_>,
+    commit: bool,
+) -> Result<()> {
+    if !commit {
+        tx.query(sql, params).await?;
+        return Ok(());
+    }
+    let stmt = tx.raw()?.prepare_cached(sql).await?;
+    let client = tx.raw()?;
+    let (w, c) = tokio::join!(
+        client.execute(&stmt, params),
+        client.batch_execute("commit")
+    );
+    tx.mark_closed();
+    w?;
+    c?;
+    Ok(())
+}
+
+/// Whether `user` has another live session refreshed after `this_refreshed` (GoTrue's
+/// `SESSIONS_SINGLE_PER_USER` check: sessions past their `not_after`, time-box or inactivity
+/// timeout do not count).
+async fn newer_session_exists(
+    tx: &mut Tx,
+    config: &crate::config::Config,
+    user_id: Uuid,
+    session_id: Uuid,
+    this_refreshed: DateTime<Utc>,
+) -> Result<bool> {
+    let row = tx
+        .query_one(
+            "select exists (select 1 from auth.sessions o \
+               where o.user_id = $1 and o.id <> $2 \
+                 and (o.not_after is null or o.not_after >= now()) \
+                 and ($3::float8 is null \
+                      or o.created_at + make_interval(secs => $3::float8) >= now()) \
+                 and ($4::float8 is null \
+                      or coalesce(o.refreshed_at at time zone 'utc', o.created_at) \
+                         + make_interval(secs => $4::float8) >= now()) \
+                 and coalesce(o.refreshed_at at time zone 'utc', o.created_at) > $5)",
+            &[
+                &user_id,
+                &session_id,
+                &seconds(config.sessions_timebox),
+                &seconds(config.sessions_inactivity_timeout),
+                &this_refreshed,
+            ],
+        )
+        .await?;
+    Ok(row.try_get(0)?)
 }
 
 /// Records `action` for `user` in `tx`.

@@ -1,13 +1,14 @@
 //! Auth: the password grant, refresh-token rotation, the reuse rules (parent of the active token,
 //! the reuse interval, detected reuse revoking the session), the two-tab refresh race, logout
-//! scopes, `GET`/`PUT /user`, bcrypt import and upgrade, the `/token` rate limit, and the
-//! refresh's audit rows and ban / expiry checks.
+//! scopes, `GET`/`PUT /user`, bcrypt import and upgrade, the `/token` rate limit, the
+//! refresh's audit rows and ban / expiry checks, the custom access-token hook (Supabase's RBAC
+//! guide) and `SESSIONS_SINGLE_PER_USER`.
 
 mod auth_support;
 
 use auth_support::{claims, spawn, spawn_autoconfirm};
 use reqwest::{Method, StatusCode};
-use serde_json::json;
+use serde_json::{json, Value};
 
 #[tokio::test]
 async fn password_grant_answers_sessions_and_refuses_without_enumeration() {
@@ -496,4 +497,205 @@ async fn token_endpoint_is_rate_limited_per_ip() {
         send("10.0.0.2").await.expect("request").status(),
         StatusCode::BAD_REQUEST
     );
+}
+
+/// The hook of Supabase's "Custom Claims & RBAC" guide, ported as is: a role table readable only
+/// by `supabase_auth_admin`, and a function that adds `user_role` (or refuses a banned role).
+const RBAC_HOOK_SQL: &str = "
+create table public.user_roles (user_id uuid primary key references auth.users on delete cascade,
+  role text not null);
+alter table public.user_roles enable row level security;
+grant usage on schema public to supabase_auth_admin;
+grant all on table public.user_roles to supabase_auth_admin;
+revoke all on table public.user_roles from authenticated, anon, public;
+create policy \"auth admin reads roles\" on public.user_roles as permissive for select
+  to supabase_auth_admin using (true);
+create function public.custom_access_token_hook(event jsonb) returns jsonb
+language plpgsql stable as $$
+declare
+  claims jsonb := event->'claims';
+  user_role text;
+begin
+  select role into user_role from public.user_roles where user_id = (event->>'user_id')::uuid;
+  if user_role = 'blocked' then
+    return jsonb_build_object('error', jsonb_build_object('http_code', 403,
+      'message', 'blocked by policy'));
+  end if;
+  if user_role = 'broken' then
+    return jsonb_build_object('claims', claims - 'role');
+  end if;
+  claims := jsonb_set(claims, '{user_role}', coalesce(to_jsonb(user_role), 'null'));
+  claims := jsonb_set(claims, '{auth_method}', to_jsonb(event->>'authentication_method'));
+  return jsonb_build_object('claims', claims);
+end $$;
+grant execute on function public.custom_access_token_hook to supabase_auth_admin;
+revoke execute on function public.custom_access_token_hook from authenticated, anon, public;
+create function public.my_role() returns text language sql stable
+  as $$ select auth.jwt()->>'user_role' $$;
+";
+
+#[tokio::test]
+async fn custom_access_token_hook_adds_claims_refuses_and_rolls_back() {
+    let ctx = spawn_autoconfirm(&[
+        ("GOTRUE_HOOK_CUSTOM_ACCESS_TOKEN_ENABLED", "true"),
+        (
+            "GOTRUE_HOOK_CUSTOM_ACCESS_TOKEN_URI",
+            "pg-functions://postgres/public/custom_access_token_hook",
+        ),
+    ])
+    .await;
+    ctx.app
+        .db
+        .batch_execute(RBAC_HOOK_SQL)
+        .await
+        .expect("hook sql");
+    let s = ctx.confirmed_session("rbac@example.com", "secret-pw").await;
+    let uid = s["user"]["id"].as_str().expect("id").to_string();
+    let c = claims(s["access_token"].as_str().expect("at"));
+    assert_eq!(c["user_role"], Value::Null, "no role yet: {c}");
+    assert_eq!(c["auth_method"], "password");
+    assert_eq!(c["role"], "authenticated");
+
+    // The claim appears on the next refresh, which the hook sees as token_refresh.
+    ctx.app
+        .db
+        .execute(
+            "insert into public.user_roles values ($1::text::uuid, 'moderator')",
+            &[&uid],
+        )
+        .await
+        .expect("role");
+    let r = ctx.refresh(s["refresh_token"].as_str().expect("rt")).await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    let c = claims(r.body["access_token"].as_str().expect("at"));
+    assert_eq!(c["user_role"], "moderator");
+    assert_eq!(c["auth_method"], "token_refresh");
+    // The REST layer sees the custom claim through auth.jwt().
+    ctx.app.reload_schema().await.expect("reload");
+    let mine = ctx
+        .app
+        .http
+        .post(format!("{}/rest/v1/rpc/my_role", ctx.app.url))
+        .header("apikey", &ctx.app.anon_key)
+        .bearer_auth(r.body["access_token"].as_str().expect("at"))
+        .json(&json!({}))
+        .send()
+        .await
+        .expect("rpc");
+    assert_eq!(mine.status(), StatusCode::OK);
+    assert_eq!(mine.text().await.expect("body"), "\"moderator\"");
+    let rt = r.body["refresh_token"].as_str().expect("rt").to_string();
+
+    // The hook's own error: its status and message, and the refresh is rolled back (the
+    // token is still active, no child written).
+    ctx.app
+        .db
+        .execute(
+            "update public.user_roles set role = 'blocked' where user_id = $1::text::uuid",
+            &[&uid],
+        )
+        .await
+        .expect("block");
+    let tokens_before = ctx
+        .count(&format!(
+            "select count(*) from auth.refresh_tokens where user_id = '{uid}'"
+        ))
+        .await;
+    let blocked = ctx.refresh(&rt).await;
+    assert_eq!(blocked.status, StatusCode::FORBIDDEN, "{:?}", blocked.body);
+    assert_eq!(blocked.body["message"], "blocked by policy");
+    assert_eq!(
+        ctx.count(&format!(
+            "select count(*) from auth.refresh_tokens where user_id = '{uid}'"
+        ))
+        .await,
+        tokens_before
+    );
+    assert_eq!(
+        ctx.count(&format!(
+            "select count(*) from auth.refresh_tokens where token = '{rt}' and not revoked"
+        ))
+        .await,
+        1
+    );
+    let sign_in = ctx.sign_in("rbac@example.com", "secret-pw").await;
+    assert_eq!(sign_in.status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        ctx.count(&format!(
+            "select count(*) from auth.sessions where user_id = '{uid}'"
+        ))
+        .await,
+        1,
+        "the refused sign-in left no session"
+    );
+
+    // Claims that break GoTrue's schema: 500 naming the problem.
+    ctx.app
+        .db
+        .execute(
+            "update public.user_roles set role = 'broken' where user_id = $1::text::uuid",
+            &[&uid],
+        )
+        .await
+        .expect("break");
+    let broken = ctx.refresh(&rt).await;
+    assert_eq!(broken.status, StatusCode::INTERNAL_SERVER_ERROR);
+    assert_eq!(
+        broken.body["message"],
+        "output claims do not conform to the expected schema: \n- (root): role is required\n"
+    );
+
+    // A hook that cannot run (dropped function): 500 naming the URI.
+    ctx.app
+        .db
+        .batch_execute("drop function public.custom_access_token_hook(jsonb)")
+        .await
+        .expect("drop");
+    let gone = ctx.refresh(&rt).await;
+    assert_eq!(gone.status, StatusCode::INTERNAL_SERVER_ERROR);
+    assert_eq!(
+        gone.body["message"],
+        "Error running hook URI: pg-functions://postgres/public/custom_access_token_hook"
+    );
+}
+
+#[tokio::test]
+async fn single_session_per_user_refuses_the_older_session() {
+    let ctx = spawn_autoconfirm(&[("GOTRUE_SESSIONS_SINGLE_PER_USER", "true")]).await;
+    let first = ctx
+        .confirmed_session("single@example.com", "secret-pw")
+        .await;
+    // Sessions are ordered by refresh time; make the first clearly older.
+    ctx.count(
+        "with u as (update auth.sessions set created_at = now() - interval '1 minute' \
+         returning 1) select count(*) from u",
+    )
+    .await;
+    let second = ctx.sign_in("single@example.com", "secret-pw").await;
+    assert_eq!(second.status, StatusCode::OK, "{:?}", second.body);
+
+    let old = ctx
+        .refresh(first["refresh_token"].as_str().expect("rt"))
+        .await;
+    assert_eq!(old.status, StatusCode::BAD_REQUEST);
+    assert_eq!(old.body["code"], "session_expired");
+    assert_eq!(
+        old.body["message"],
+        "Invalid Refresh Token: Session Expired (Revoked by Newer Login)"
+    );
+    let new = ctx
+        .refresh(second.body["refresh_token"].as_str().expect("rt"))
+        .await;
+    assert_eq!(new.status, StatusCode::OK, "{:?}", new.body);
+
+    // Without the setting both sessions refresh.
+    let ctx = spawn_autoconfirm(&[]).await;
+    let first = ctx
+        .confirmed_session("multi@example.com", "secret-pw")
+        .await;
+    let second = ctx.sign_in("multi@example.com", "secret-pw").await;
+    for t in [&first["refresh_token"], &second.body["refresh_token"]] {
+        let r = ctx.refresh(t.as_str().expect("rt")).await;
+        assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    }
 }
