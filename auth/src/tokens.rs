@@ -199,9 +199,7 @@ pub const ROTATE_FAST_SQL: &str = "with old as (
           'timestamp', extract(epoch from c.updated_at)::bigint) order by c.updated_at desc), '[]'::json)
          from auth.mfa_amr_claims c where c.session_id = s.id)::text as amr,
       {USER}, {IDENTITIES} as identities,
-      json_build_object('actor_id', u.id, 'actor_via_sso', coalesce(u.is_sso_user, false),
-        'actor_username', case when coalesce(u.phone, '') = '' then coalesce(u.email, '') else u.phone end
-      )::jsonb as actor,
+      case when coalesce(u.phone, '') = '' then coalesce(u.email, '') else u.phone end as actor_username,
       case when jsonb_typeof(u.raw_user_meta_data) = 'object' and u.raw_user_meta_data ? 'full_name'
         then u.raw_user_meta_data -> 'full_name' end as actor_name,
       jsonb_typeof(u.raw_user_meta_data) = 'object' and u.raw_user_meta_data ? 'full_name' as has_name
@@ -216,15 +214,14 @@ pub const ROTATE_FAST_SQL: &str = "with old as (
   ), audit as (
     insert into auth.audit_log_entries (instance_id, id, payload, created_at, ip_address)
     select '00000000-0000-0000-0000-000000000000', gen_random_uuid(),
-      case when old.has_name then json_build_object('actor_id', old.actor->'actor_id',
-          'actor_via_sso', old.actor->'actor_via_sso', 'actor_username', old.actor->'actor_username',
+      case when old.has_name then json_build_object('actor_id', old.id,
+          'actor_via_sso', coalesce(old.is_sso_user, false), 'actor_username', old.actor_username,
           'action', a.action, 'log_type', 'token', 'actor_name', old.actor_name)
-        else json_build_object('actor_id', old.actor->'actor_id',
-          'actor_via_sso', old.actor->'actor_via_sso', 'actor_username', old.actor->'actor_username',
+        else json_build_object('actor_id', old.id,
+          'actor_via_sso', coalesce(old.is_sso_user, false), 'actor_username', old.actor_username,
           'action', a.action, 'log_type', 'token') end,
       now(), $7
-    from old, (values (1, 'token_revoked'), (2, 'token_refreshed')) a(n, action)
-    order by a.n
+    from old, (values ('token_revoked'), ('token_refreshed')) a(action)
   )
   select * from old";
 
