@@ -41,6 +41,28 @@ pub struct NewUser {
 }
 
 impl NewUser {
+    /// A user signing up with a phone number (provider `phone`), with the given id.
+    pub fn phone(
+        id: Uuid,
+        aud: &str,
+        role: &str,
+        phone: &str,
+        password_hash: String,
+        data: &serde_json::Map<String, Value>,
+    ) -> Self {
+        Self {
+            id,
+            aud: aud.to_string(),
+            role: role.to_string(),
+            email: None,
+            phone: Some(phone.to_string()),
+            password_hash,
+            app_metadata: serde_json::json!({"provider": "phone", "providers": ["phone"]}),
+            user_metadata: Value::Object(data.clone()),
+            is_anonymous: false,
+        }
+    }
+
     /// A user signing up with an email address (provider `email`), with the given id.
     pub fn email(
         id: Uuid,
@@ -62,6 +84,64 @@ impl NewUser {
             is_anonymous: false,
         }
     }
+}
+
+/// A phone number as GoTrue stores it (`validatePhone`: the leading `+` and spaces removed),
+/// or 400 `validation_failed` unless it is E.164.
+pub fn validate_phone(phone: &str) -> Result<String> {
+    let formatted: String = phone
+        .trim()
+        .trim_start_matches('+')
+        .chars()
+        .filter(|c| *c != ' ')
+        .collect();
+    let e164 = formatted.len() >= 2
+        && formatted.len() <= 15
+        && formatted.starts_with(|c: char| ('1'..='9').contains(&c))
+        && formatted.chars().all(|c| c.is_ascii_digit());
+    if !e164 {
+        return Err(Error::bad_request(
+            crate::error::code::VALIDATION_FAILED,
+            "Invalid phone number format (E.164 required)",
+        ));
+    }
+    Ok(formatted)
+}
+
+/// The `identity_data` of a phone identity (`sub`, `phone` and the verification flags, plus
+/// `data`).
+pub fn phone_identity_data(user_id: Uuid, phone: &str, data: &Map<String, Value>) -> Value {
+    let mut d = json!({
+        "sub": user_id.to_string(),
+        "phone": phone,
+        "email_verified": false,
+        "phone_verified": false,
+    });
+    if let Some(obj) = d.as_object_mut() {
+        for (k, v) in data {
+            obj.entry(k.clone()).or_insert_with(|| v.clone());
+        }
+    }
+    d
+}
+
+/// Confirms the phone number of `user_id` (GoTrue's `ConfirmPhone`): `phone_confirmed_at`, and
+/// `phone_verified` in the metadata and the phone identity.
+pub async fn confirm_phone(tx: &mut Tx, user_id: Uuid) -> Result<()> {
+    tx.query(
+        "with u as (
+           update auth.users set phone_confirmed_at = coalesce(phone_confirmed_at, now()),
+             updated_at = now(),
+             raw_user_meta_data = coalesce(raw_user_meta_data, '{}'::jsonb) || '{\"phone_verified\": true}'::jsonb
+           where id = $1 returning 1
+         )
+         update auth.identities set identity_data = identity_data || '{\"phone_verified\": true}'::jsonb,
+           updated_at = now()
+         where user_id = $1 and provider = 'phone'",
+        &[&user_id],
+    )
+    .await?;
+    Ok(())
 }
 
 /// Inserts `u` into `auth.users` (empty token columns as GoTrue writes them).

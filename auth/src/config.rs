@@ -159,6 +159,9 @@ pub struct Config {
     pub email_enabled: bool,
     /// `EXTERNAL_PHONE_ENABLED` / `ENABLE_PHONE_SIGNUP` (false; no SMS provider here).
     pub phone_enabled: bool,
+    /// `SMS_AUTOCONFIRM` / `ENABLE_PHONE_AUTOCONFIRM` (false): phone sign-ups are confirmed
+    /// without an SMS, the only way phone sign-ups work here (no SMS provider is built in).
+    pub sms_autoconfirm: bool,
     /// `EXTERNAL_ANONYMOUS_USERS_ENABLED` / `ENABLE_ANONYMOUS_USERS` (false).
     pub anonymous_enabled: bool,
     /// `PASSWORD_MIN_LENGTH` (6).
@@ -213,6 +216,7 @@ fn unreachable_default() -> Config {
         disable_signup: false,
         email_enabled: true,
         phone_enabled: false,
+        sms_autoconfirm: false,
         anonymous_enabled: false,
         password_min_length: 6,
         password_required_characters: Vec::new(),
@@ -451,6 +455,7 @@ impl Config {
             disable_signup: env.flag(&["DISABLE_SIGNUP"], false)?,
             email_enabled: env.flag(&["EXTERNAL_EMAIL_ENABLED", "ENABLE_EMAIL_SIGNUP"], true)?,
             phone_enabled: env.flag(&["EXTERNAL_PHONE_ENABLED", "ENABLE_PHONE_SIGNUP"], false)?,
+            sms_autoconfirm: env.flag(&["SMS_AUTOCONFIRM", "ENABLE_PHONE_AUTOCONFIRM"], false)?,
             anonymous_enabled: env.flag(
                 &["EXTERNAL_ANONYMOUS_USERS_ENABLED", "ENABLE_ANONYMOUS_USERS"],
                 false,

@@ -40,6 +40,7 @@ pub mod code {
     pub const PHONE_PROVIDER_DISABLED: &str = "phone_provider_disabled";
     pub const PROVIDER_DISABLED: &str = "provider_disabled";
     pub const EMAIL_NOT_CONFIRMED: &str = "email_not_confirmed";
+    pub const PHONE_NOT_CONFIRMED: &str = "phone_not_confirmed";
     pub const USER_ALREADY_EXISTS: &str = "user_already_exists";
     pub const REAUTHENTICATION_NEEDED: &str = "reauthentication_needed";
     pub const SAME_PASSWORD: &str = "same_password";

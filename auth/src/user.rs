@@ -164,6 +164,11 @@ impl User {
         self.email_confirmed_at.is_some()
     }
 
+    /// True when the phone number is confirmed (GoTrue's `IsPhoneConfirmed`).
+    pub fn is_phone_confirmed(&self) -> bool {
+        self.phone_confirmed_at.is_some()
+    }
+
     /// True when a password is set.
     pub fn has_password(&self) -> bool {
         self.encrypted_password
@@ -341,6 +346,18 @@ pub async fn find_by_id(tx: &mut Tx, id: Uuid, lock: bool) -> Result<Option<User
         if lock { " for update of u" } else { "" }
     );
     match tx.query_opt(&sql, &[&id]).await? {
+        Some(row) => Ok(Some(user_with_identities(&row, 0)?)),
+        None => Ok(None),
+    }
+}
+
+/// Finds a non-SSO user by phone number and audience, GoTrue's `FindUserByPhoneAndAudience`.
+pub async fn find_by_phone(tx: &mut Tx, phone: &str, aud: &str) -> Result<Option<User>> {
+    let sql = format!(
+        "select {USER_COLUMNS}, {IDENTITIES_SUBQUERY} from auth.users u \
+         where u.phone = $1 and u.aud = $2 and u.is_sso_user = false limit 1"
+    );
+    match tx.query_opt(&sql, &[&phone, &aud]).await? {
         Some(row) => Ok(Some(user_with_identities(&row, 0)?)),
         None => Ok(None),
     }

@@ -1,7 +1,7 @@
 //! Auth: sign-up (autoconfirm and confirmation mail), the Session and User JSON, access-token
 //! claims, password policy, disabled sign-ups, anonymous sign-in and its conversion, the two
-//! error envelopes, `/settings` and `/health`, and GoTrue's answers for what this server leaves
-//! disabled (MFA, `id_token` providers, phone verification).
+//! error envelopes, `/settings` and `/health`, phone sign-up and sign-in under SMS autoconfirm,
+//! and GoTrue's answers for what this server leaves disabled (MFA, `id_token` providers, SMS).
 
 mod auth_support;
 
@@ -443,4 +443,119 @@ async fn disabled_features_answer_as_gotrue() {
         assert_eq!(r.body["code"], "otp_expired");
         assert_eq!(r.body["message"], "Token has expired or is invalid");
     }
+}
+
+#[tokio::test]
+async fn phone_signup_with_sms_autoconfirm_and_phone_password_sign_in() {
+    let ctx = spawn(&[
+        ("ENABLE_PHONE_SIGNUP", "true"),
+        ("ENABLE_PHONE_AUTOCONFIRM", "true"),
+    ])
+    .await;
+    let settings = ctx.call(Method::GET, "/settings", None, None).await;
+    assert_eq!(settings.body["external"]["phone"], true);
+    assert_eq!(settings.body["phone_autoconfirm"], true);
+
+    let r = ctx
+        .post(
+            "/signup",
+            json!({"phone": "+1 555 555 0125", "password": "secret-pw", "data": {"nick": "p"}}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    let user = &r.body["user"];
+    assert_eq!(user["phone"], "15555550125");
+    assert_eq!(user["email"], "");
+    assert!(user["phone_confirmed_at"].is_string(), "{user}");
+    assert_eq!(user["app_metadata"]["provider"], "phone");
+    assert_eq!(user["user_metadata"]["phone_verified"], true);
+    assert_eq!(user["user_metadata"]["nick"], "p");
+    assert_eq!(user["identities"][0]["provider"], "phone");
+    assert_eq!(
+        user["identities"][0]["identity_data"]["phone_verified"],
+        true
+    );
+    assert_eq!(
+        claims(r.body["access_token"].as_str().expect("at"))["phone"],
+        "15555550125"
+    );
+
+    // Sign-in with the phone number, in either spelling; wrong password as for email.
+    for phone in ["15555550125", "+15555550125"] {
+        let s = ctx
+            .post(
+                "/token?grant_type=password",
+                json!({"phone": phone, "password": "secret-pw"}),
+            )
+            .await;
+        assert_eq!(s.status, StatusCode::OK, "{:?}", s.body);
+        assert_eq!(s.body["user"]["id"], user["id"]);
+    }
+    let bad = ctx
+        .post(
+            "/token?grant_type=password",
+            json!({"phone": "15555550125", "password": "wrong-pw"}),
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+    assert_eq!(bad.body["code"], "invalid_credentials");
+
+    // A second sign-up with the number, and a malformed number.
+    let again = ctx
+        .post(
+            "/signup",
+            json!({"phone": "15555550125", "password": "secret-pw"}),
+        )
+        .await;
+    assert_eq!(again.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(again.body["code"], "user_already_exists");
+    let malformed = ctx
+        .post(
+            "/signup",
+            json!({"phone": "012-abc", "password": "secret-pw"}),
+        )
+        .await;
+    assert_eq!(malformed.status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        malformed.body["message"],
+        "Invalid phone number format (E.164 required)"
+    );
+}
+
+#[tokio::test]
+async fn phone_signup_without_autoconfirm_or_disabled_writes_nothing() {
+    // Phone on, no autoconfirm: an SMS would be needed and there is no provider.
+    let ctx = spawn(&[("ENABLE_PHONE_SIGNUP", "true")]).await;
+    let r = ctx
+        .post(
+            "/signup",
+            json!({"phone": "15555550126", "password": "secret-pw"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::INTERNAL_SERVER_ERROR);
+    assert_eq!(r.body["message"], "Unable to get SMS provider");
+    assert_eq!(
+        ctx.count("select count(*) from auth.users where phone = '15555550126'")
+            .await,
+        0
+    );
+
+    // Phone off (the default).
+    let ctx = spawn(&[]).await;
+    let r = ctx
+        .post(
+            "/signup",
+            json!({"phone": "15555550127", "password": "secret-pw"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert_eq!(r.body["code"], "phone_provider_disabled");
+    let s = ctx
+        .post(
+            "/token?grant_type=password",
+            json!({"phone": "15555550127", "password": "secret-pw"}),
+        )
+        .await;
+    assert_eq!(s.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(s.body["code"], "phone_provider_disabled");
 }

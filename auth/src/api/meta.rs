@@ -30,7 +30,7 @@ pub async fn settings(S(state): S<State>) -> Response {
         },
         "disable_signup": c.disable_signup,
         "mailer_autoconfirm": c.mailer.autoconfirm,
-        "phone_autoconfirm": false,
+        "phone_autoconfirm": c.sms_autoconfirm,
         "sms_provider": "",
         "saml_enabled": false,
         "saml_private_key_next_configured": false,

@@ -129,30 +129,39 @@ async fn password_grant(state: &State, info: &RequestInfo, p: PasswordGrant) -> 
             "Only an email address or phone number should be provided on login.",
         ));
     }
-    let Some(email) = email else {
-        if phone.is_some() {
-            return Err(Error::unprocessable(
-                code::PHONE_PROVIDER_DISABLED,
-                "Phone logins are disabled",
+    let aud = info.aud(state);
+    let (found, provider) = {
+        let mut read = Tx::read(&state.db().admin).await?;
+        if let Some(email) = email {
+            if !config.email_enabled {
+                return Err(Error::unprocessable(
+                    code::EMAIL_PROVIDER_DISABLED,
+                    "Email logins are disabled",
+                ));
+            }
+            (user::find_by_email(&mut read, email, &aud).await?, "email")
+        } else if let Some(phone) = phone {
+            if !config.phone_enabled {
+                return Err(Error::unprocessable(
+                    code::PHONE_PROVIDER_DISABLED,
+                    "Phone logins are disabled",
+                ));
+            }
+            // GoTrue's `formatPhoneNumber`: no leading `+`, no spaces.
+            let phone: String = phone
+                .trim_start_matches('+')
+                .chars()
+                .filter(|c| *c != ' ')
+                .collect();
+            (user::find_by_phone(&mut read, &phone, &aud).await?, "phone")
+        } else {
+            return Err(Error::bad_request(
+                code::VALIDATION_FAILED,
+                "missing email or phone",
             ));
         }
-        return Err(Error::bad_request(
-            code::VALIDATION_FAILED,
-            "missing email or phone",
-        ));
     };
-    if !config.email_enabled {
-        return Err(Error::unprocessable(
-            code::EMAIL_PROVIDER_DISABLED,
-            "Email logins are disabled",
-        ));
-    }
     let password = p.password.unwrap_or_default();
-    let aud = info.aud(state);
-    let found = {
-        let mut read = Tx::read(&state.db().admin).await?;
-        user::find_by_email(&mut read, email, &aud).await?
-    };
     // Unknown users and users without a password are checked against a dummy hash, so the
     // answer takes as long as a wrong password.
     let hash = found
@@ -175,10 +184,16 @@ async fn password_grant(state: &State, info: &RequestInfo, p: PasswordGrant) -> 
     .map(|e| e.to_api())
     .filter(|e| e.code == code::WEAK_PASSWORD)
     .map(|e| json!({"message": e.message, "reasons": e.reasons}));
-    if !user.is_confirmed() {
+    if provider == "email" && !user.is_confirmed() {
         return Err(Error::bad_request(
             code::EMAIL_NOT_CONFIRMED,
             "Email not confirmed",
+        ));
+    }
+    if provider == "phone" && !user.is_phone_confirmed() {
+        return Err(Error::bad_request(
+            code::PHONE_NOT_CONFIRMED,
+            "Phone not confirmed",
         ));
     }
     let mut tx = Tx::begin(&state.db().admin).await?;
@@ -195,7 +210,7 @@ async fn password_grant(state: &State, info: &RequestInfo, p: PasswordGrant) -> 
         info,
         &user,
         Action::Login,
-        Some(json!({"provider": "email"})),
+        Some(json!({"provider": provider})),
     )
     .await?;
     let mut session = tokens::issue_session(state, &mut tx, info, &mut user, "password").await?;
