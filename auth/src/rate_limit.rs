@@ -18,8 +18,19 @@ pub enum Limit {
     Token,
     /// `/verify`.
     Verify,
-    /// `/otp`, `/magiclink`, `/recover`, `/resend`, `/signup`, `PUT /user`.
+    /// `/otp`. This and the five below share `RATE_LIMIT_OTP`, each with its own buckets (GoTrue
+    /// builds one limiter per endpoint with `newLimiterPer5mOver1h`).
     Otp,
+    /// `/magiclink`.
+    MagicLink,
+    /// `/recover`.
+    Recover,
+    /// `/resend`.
+    Resend,
+    /// `/signup` (with an email or phone).
+    Signup,
+    /// `PUT /user`.
+    User,
     /// Anonymous sign-ins.
     Anonymous,
 }
@@ -65,6 +76,11 @@ impl Limiter {
             (Limit::Token, limits.token),
             (Limit::Verify, limits.verify),
             (Limit::Otp, limits.otp),
+            (Limit::MagicLink, limits.otp),
+            (Limit::Recover, limits.otp),
+            (Limit::Resend, limits.otp),
+            (Limit::Signup, limits.otp),
+            (Limit::User, limits.otp),
             (Limit::Anonymous, limits.anonymous),
         ]);
         Self {
@@ -167,6 +183,24 @@ mod tests {
         assert_eq!(e.code(), "over_request_rate_limit");
         assert!(l.check(Limit::Token, "5.6.7.8").is_ok());
         assert!(l.check(Limit::Verify, "1.2.3.4").is_ok());
+    }
+
+    #[test]
+    fn endpoints_sharing_the_otp_rate_keep_their_own_buckets() {
+        let l = Limiter::new(&limits(2.0));
+        for _ in 0..2 {
+            assert!(l.check(Limit::Signup, "1.2.3.4").is_ok());
+        }
+        assert!(l.check(Limit::Signup, "1.2.3.4").is_err());
+        for limit in [
+            Limit::Otp,
+            Limit::MagicLink,
+            Limit::Recover,
+            Limit::Resend,
+            Limit::User,
+        ] {
+            assert!(l.check(limit, "1.2.3.4").is_ok(), "{limit:?}");
+        }
     }
 
     #[test]

@@ -92,7 +92,7 @@ pub async fn magic_link(
     info: RequestInfo,
     JsonBody(p): JsonBody<OtpParams>,
 ) -> Result<Response> {
-    state.limiter().check(Limit::Otp, &info.ip)?;
+    state.limiter().check(Limit::MagicLink, &info.ip)?;
     let Some(email) = p.email.clone().filter(|e| !e.is_empty()) else {
         return Err(Error::unprocessable(
             code::VALIDATION_FAILED,
@@ -232,7 +232,7 @@ pub async fn recover(
     info: RequestInfo,
     JsonBody(p): JsonBody<RecoverParams>,
 ) -> Result<Response> {
-    state.limiter().check(Limit::Otp, &info.ip)?;
+    state.limiter().check(Limit::Recover, &info.ip)?;
     if !state.config().email_enabled {
         return Err(Error::unprocessable(
             code::EMAIL_PROVIDER_DISABLED,
@@ -310,7 +310,7 @@ pub async fn resend(
     info: RequestInfo,
     JsonBody(p): JsonBody<ResendParams>,
 ) -> Result<Response> {
-    state.limiter().check(Limit::Otp, &info.ip)?;
+    state.limiter().check(Limit::Resend, &info.ip)?;
     let kind = p.kind.as_deref().unwrap_or("");
     let pkce = match kind {
         "signup" | "email_change" => one_time::pkce_params(

@@ -54,7 +54,7 @@ pub async fn signup(
     if email.is_none() && phone.is_none() {
         return anonymous(state, info, p).await;
     }
-    state.limiter().check(Limit::Otp, &info.ip)?;
+    state.limiter().check(Limit::Signup, &info.ip)?;
     let config = state.config();
     if config.disable_signup {
         return Err(Error::unprocessable(
