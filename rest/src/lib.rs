@@ -51,6 +51,12 @@ pub struct Config {
     /// `db-pre-request`: a function (`name` or `schema.name`) called with no arguments after
     /// the request's settings and before its statement; it may raise to reject the request.
     pub pre_request: Option<String>,
+    /// `db-aggregates-enabled` (`PGRST_DB_AGGREGATES_ENABLED`, default false); the in-database
+    /// setting `pgrst.db_aggregates_enabled` wins, as PostgREST's in-database configuration.
+    pub aggregates_enabled: bool,
+    /// `db-plan-enabled` (`PGRST_DB_PLAN_ENABLED`, default false): the `EXPLAIN` media types;
+    /// `pgrst.db_plan_enabled` wins.
+    pub plan_enabled: bool,
 }
 
 impl Default for Config {
@@ -63,6 +69,8 @@ impl Default for Config {
             max_body_bytes: 10 * 1024 * 1024,
             allow_tx_override: true,
             pre_request: None,
+            aggregates_enabled: false,
+            plan_enabled: false,
         }
     }
 }
@@ -93,7 +101,18 @@ impl State {
     pub async fn reload_schema(&self) -> Result<(), bucketbase_sql::DbError> {
         let client = self.0.db.admin.get().await?;
         let zones = self.cache().await.map(|c| c.timezones.clone());
-        let cache = SchemaCache::load(&client, &self.0.config.schemas, zones).await?;
+        let mut cache = SchemaCache::load(&client, &self.0.config.schemas, zones).await?;
+        // Configuration values stand in for in-database settings that are not set.
+        let config = &self.0.config;
+        for (name, on) in [
+            ("db_aggregates_enabled", config.aggregates_enabled),
+            ("db_plan_enabled", config.plan_enabled),
+        ] {
+            cache
+                .settings
+                .entry(name.to_string())
+                .or_insert_with(|| on.to_string());
+        }
         *self.0.cache.write().await = Some(Arc::new(cache));
         tracing::debug!("schema cache loaded");
         Ok(())

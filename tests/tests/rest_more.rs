@@ -1,7 +1,7 @@
 //! `/rest/v1` beyond what supabase-js sends, against PostgREST v13/v14 semantics: `Range`
 //! headers, `PUT`, `Prefer: timezone`, the `response.headers` / `response.status` GUCs,
-//! `db-pre-request`, CSV and form bodies, `Preference-Applied`, `Content-Location`, and
-//! relationships through views that rename their columns.
+//! `db-pre-request`, CSV and form bodies, `Preference-Applied`, `Content-Location`,
+//! relationships through views that rename their columns, and `db-aggregates-enabled`.
 
 use std::collections::HashMap;
 
@@ -551,4 +551,45 @@ async fn openapi_31_document_describes_the_same_schema() {
         json!(["id", "name"])
     );
     assert!(!reply.text.contains("#/definitions/"));
+}
+
+#[tokio::test]
+async fn aggregates_follow_pgrst_db_aggregates_enabled() {
+    // Off by default, as PostgREST: PGRST123.
+    let app = app().await;
+    let r = call(&app, Method::GET, "/items?select=count()", &[], None).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text);
+    assert_eq!(r.json()["code"], "PGRST123");
+
+    // On through the environment.
+    let env = HashMap::from([(
+        "PGRST_DB_AGGREGATES_ENABLED".to_string(),
+        "true".to_string(),
+    )]);
+    let app = TestApp::spawn_with_sql_env(FIXTURE, env)
+        .await
+        .expect("app");
+    let r = call(
+        &app,
+        Method::GET,
+        "/items?select=total:id.sum(),count()&id=lte.4",
+        &[],
+        None,
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(r.json(), json!([{"total": 10, "count": 4}]));
+
+    // The in-database setting wins over the environment (set for this test's database only:
+    // roles are shared by the tests' cluster).
+    app.db
+        .batch_execute(
+            "do $$ begin execute format('alter role authenticator in database %I \
+             set pgrst.db_aggregates_enabled = ''false''', current_database()); end $$",
+        )
+        .await
+        .expect("alter role");
+    app.reload_schema().await.expect("reload");
+    let r = call(&app, Method::GET, "/items?select=count()", &[], None).await;
+    assert_eq!(r.json()["code"], "PGRST123", "{}", r.text);
 }
