@@ -4,6 +4,7 @@
 use serde_json::{json, Value};
 
 use crate::error::Error;
+use crate::fuzzy::{FuzzySet, DEFAULT_MIN_SCORE};
 use crate::schema::{Cardinality, QualifiedName, Relationship, SchemaCache};
 
 /// Finds the one relationship from `origin` that `name` (with `hint`) designates, with
@@ -66,7 +67,8 @@ pub fn find_relationship(
         .collect();
     match found.len() {
         1 => Ok(found[0].clone()),
-        0 => Err(Error::new(
+        0 => Err(with_hint(
+            Error::new(
             400,
             "PGRST200",
             format!(
@@ -78,9 +80,11 @@ pub fn find_relationship(
             "Searched for a foreign key relationship between '{}' and '{}'{} in the schema '{}', but no matches were found.",
             origin.name,
             name,
-            hint.map(|h| format!(" using the hint '{h}'")).unwrap_or_default(),
-            origin.schema
-        ))),
+                hint.map(|h| format!(" using the hint '{h}'")).unwrap_or_default(),
+                origin.schema
+            )),
+            no_rel_between_hint(cache, origin, name),
+        )),
         _ => {
             let details: Vec<Value> = found
                 .iter()
@@ -151,6 +155,44 @@ fn describe(r: &Relationship) -> String {
                 r.target.name,
                 target_cols.join(", ")
             )
+        }
+    }
+}
+
+fn with_hint(err: Error, hint: Option<String>) -> Error {
+    match hint {
+        Some(h) => err.hint(h),
+        None => err,
+    }
+}
+
+/// PostgREST's `noRelBetweenHint`: when `origin` has relationships, the closest of their targets
+/// to `child` (never `child` itself); otherwise the closest relation that has relationships to
+/// `origin`.
+fn no_rel_between_hint(cache: &SchemaCache, origin: &QualifiedName, child: &str) -> Option<String> {
+    match cache.relationships.get(origin) {
+        Some(rels) => {
+            let targets = FuzzySet::new(rels.iter().map(|r| r.target.name.as_str()));
+            let best = targets
+                .get(child, DEFAULT_MIN_SCORE)
+                .into_iter()
+                .find(|(score, _)| *score < 1.0)?
+                .1;
+            Some(format!("Perhaps you meant '{best}' instead of '{child}'."))
+        }
+        None => {
+            let parents = FuzzySet::new(
+                cache
+                    .relationships
+                    .keys()
+                    .filter(|k| k.schema == origin.schema)
+                    .map(|k| k.name.as_str()),
+            );
+            let best = parents.get_one(&origin.name, DEFAULT_MIN_SCORE)?;
+            Some(format!(
+                "Perhaps you meant '{best}' instead of '{}'.",
+                origin.name
+            ))
         }
     }
 }

@@ -8,6 +8,7 @@ use axum::http::Method;
 use axum::response::{IntoResponse, Response};
 
 use crate::error::Error;
+use crate::fuzzy::{FuzzySet, NAME_MIN_SCORE};
 use crate::mutate::{write, Write};
 use crate::request::ApiRequest;
 use crate::schema::QualifiedName;
@@ -116,36 +117,25 @@ fn table_not_found(req: &ApiRequest, name: &str) -> Error {
             req.schema, name
         ),
     );
-    let candidates = req
+    // `tableNotFoundHint`: a fuzzy search among the schema's relations (none for schemas of 500
+    // relations or more, PostgREST's `maxDbTablesForFuzzySearch`).
+    let names: Vec<&str> = req
         .cache
         .tables
         .keys()
         .filter(|k| k.schema == req.schema)
-        .map(|k| (distance(&k.name, name), k))
-        .filter(|(d, k)| *d <= (k.name.len().max(name.len()) / 2).max(1))
-        .min_by_key(|(d, _)| *d);
-    if let Some((_, k)) = candidates {
-        err = err.hint(format!(
-            "Perhaps you meant the table '{}.{}'",
-            k.schema, k.name
-        ));
+        .map(|k| k.name.as_str())
+        .collect();
+    if names.len() < 500 {
+        let set = FuzzySet::new(names);
+        if let Some(best) = set.get_one(name, NAME_MIN_SCORE) {
+            err = err.hint(format!(
+                "Perhaps you meant the table '{}.{}'",
+                req.schema, best
+            ));
+        }
     }
     err
-}
-
-/// Levenshtein distance, for "Perhaps you meant …" hints.
-fn distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut cur = vec![i + 1];
-        for (j, cb) in b.iter().enumerate() {
-            let cost = usize::from(ca != *cb);
-            cur.push((prev[j] + cost).min(prev[j + 1] + 1).min(cur[j] + 1));
-        }
-        prev = cur;
-    }
-    prev[b.len()]
 }
 
 /// `/rpc/{function}`.

@@ -9,6 +9,7 @@
 
 pub mod embed;
 pub mod error;
+pub mod fuzzy;
 mod handler;
 pub mod media;
 mod mutate;

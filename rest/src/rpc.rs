@@ -11,6 +11,7 @@ use std::collections::BTreeSet;
 use serde_json::{Map, Value};
 
 use crate::error::Error;
+use crate::fuzzy::{FuzzySet, DEFAULT_MIN_SCORE, NAME_MIN_SCORE};
 use crate::media::Media;
 use crate::prefer::Applied;
 use crate::prefer::Count;
@@ -497,15 +498,15 @@ fn no_rpc_hint(
 ) -> Option<String> {
     let prefix = format!("Perhaps you meant to call the function {}.", name.schema);
     if overloads.is_empty() {
-        let best = req
+        let names = req
             .cache
             .functions
             .keys()
             .filter(|k| k.schema == name.schema)
-            .map(|k| (similarity(&k.name, &name.name), &k.name))
-            .filter(|(score, _)| *score >= 0.75)
-            .max_by(|a, b| a.0.total_cmp(&b.0))?;
-        return Some(format!("{prefix}{}", best.1));
+            .map(|k| k.name.as_str());
+        let set = FuzzySet::new(names);
+        let best = set.get_one(&name.name, NAME_MIN_SCORE)?;
+        return Some(format!("{prefix}{best}"));
     }
     let list_text = |names: Vec<&str>| {
         let mut names = names;
@@ -513,31 +514,11 @@ fn no_rpc_hint(
         format!("({})", names.join(", "))
     };
     let wanted = list_text(keys.iter().map(String::as_str).collect());
-    let best = overloads
+    let candidates: Vec<String> = overloads
         .iter()
         .map(|f| list_text(f.arguments.iter().map(|a| a.name.as_str()).collect()))
-        .map(|candidate| (similarity(&candidate, &wanted), candidate))
-        .filter(|(score, _)| *score >= 0.33)
-        .max_by(|a, b| a.0.total_cmp(&b.0))?;
-    Some(format!("{prefix}{}{}", name.name, best.1))
-}
-
-/// A 0..1 similarity (1 − normalised Levenshtein distance), standing in for PostgREST's fuzzy set.
-fn similarity(a: &str, b: &str) -> f64 {
-    let a: Vec<char> = a.to_lowercase().chars().collect();
-    let b: Vec<char> = b.to_lowercase().chars().collect();
-    let longest = a.len().max(b.len());
-    if longest == 0 {
-        return 1.0;
-    }
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.iter().enumerate() {
-        let mut cur = vec![i + 1];
-        for (j, cb) in b.iter().enumerate() {
-            let cost = usize::from(ca != cb);
-            cur.push((prev[j] + cost).min(prev[j + 1] + 1).min(cur[j] + 1));
-        }
-        prev = cur;
-    }
-    1.0 - prev[b.len()] as f64 / longest as f64
+        .collect();
+    let set = FuzzySet::new(candidates.iter().map(String::as_str));
+    let best = set.get_one(&wanted, DEFAULT_MIN_SCORE)?;
+    Some(format!("{prefix}{}{best}", name.name))
 }

@@ -593,3 +593,33 @@ async fn aggregates_follow_pgrst_db_aggregates_enabled() {
     let r = call(&app, Method::GET, "/items?select=count()", &[], None).await;
     assert_eq!(r.json()["code"], "PGRST123", "{}", r.text);
 }
+
+#[tokio::test]
+async fn not_found_hints_use_postgrests_fuzzy_search() {
+    let app = app().await;
+    // Close enough (Levenshtein similarity 0.8 ≥ 0.75): a hint.
+    let r = call(&app, Method::GET, "/itemz", &[], None).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    assert_eq!(r.json()["code"], "PGRST205");
+    assert_eq!(
+        r.json()["hint"],
+        "Perhaps you meant the table 'public.items'"
+    );
+    // Too far (0.33): no hint.
+    let r = call(&app, Method::GET, "/itxxxx", &[], None).await;
+    assert_eq!(r.json()["hint"], serde_json::Value::Null);
+    // Functions: the same threshold.
+    let r = call(&app, Method::POST, "/rpc/teapott", &[], Some("{}")).await;
+    assert_eq!(r.json()["code"], "PGRST202");
+    assert_eq!(
+        r.json()["hint"],
+        "Perhaps you meant to call the function public.teapot"
+    );
+    // A relationship target close to the embedded name.
+    let r = call(&app, Method::GET, "/parents?select=*,child(*)", &[], None).await;
+    assert_eq!(r.json()["code"], "PGRST200");
+    assert_eq!(
+        r.json()["hint"],
+        "Perhaps you meant 'children' instead of 'child'."
+    );
+}
