@@ -92,6 +92,50 @@ async fn admin_create_get_list_and_paginate() {
         .await;
     assert_eq!(all.body["users"].as_array().map(Vec::len), Some(5));
 
+    // `sort`: created_at only, newest first by default.
+    ctx.count(&format!(
+        "with u as (update auth.users set created_at = now() - interval '1 day' \
+         where id = '{id}' returning 1) select count(*) from u"
+    ))
+    .await;
+    let emails = |r: &auth_support::Res| -> Vec<String> {
+        r.body["users"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|u| u["email"].as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let newest = ctx.admin(Method::GET, "/admin/users", None).await;
+    assert_eq!(
+        emails(&newest).last().map(String::as_str),
+        Some("a1@example.com")
+    );
+    let oldest = ctx
+        .admin(Method::GET, "/admin/users?sort=created_at%20asc", None)
+        .await;
+    assert_eq!(
+        emails(&oldest).first().map(String::as_str),
+        Some("a1@example.com")
+    );
+    let bad_field = ctx
+        .admin(Method::GET, "/admin/users?sort=email%20asc", None)
+        .await;
+    assert_eq!(bad_field.status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        bad_field.body["message"],
+        "Bad Sort Parameters: bad field for sort 'email'"
+    );
+    let bad_dir = ctx
+        .admin(Method::GET, "/admin/users?sort=created_at%20up", None)
+        .await;
+    assert_eq!(
+        bad_dir.body["message"],
+        "Bad Sort Parameters: bad direction for sort 'up', only 'asc' and 'desc' allowed"
+    );
+
     // Not for the anon key, nor for users.
     let r = ctx.call(Method::GET, "/admin/users", None, None).await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);

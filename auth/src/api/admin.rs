@@ -1,5 +1,5 @@
 //! The admin API, as GoTrue's `admin.go` and `invite.go`: service-role callers list users
-//! (`page`, `per_page`, `X-Total-Count`, `Link`), create, read, update and delete them (soft or
+//! (`page`, `per_page`, `filter`, `sort`, `X-Total-Count`, `Link`), create, read, update and delete them (soft or
 //! hard), and invite by mail (`generate_link` lives in its own module).
 
 use axum::extract::{Path, State as S};
@@ -66,7 +66,7 @@ fn ban_until(duration: &str) -> Result<Option<chrono::DateTime<chrono::Utc>>> {
     ))
 }
 
-/// `GET /admin/users?page=&per_page=&filter=`.
+/// `GET /admin/users?page=&per_page=&filter=&sort=`.
 pub async fn list_users(
     S(state): S<State>,
     info: RequestInfo,
@@ -96,6 +96,33 @@ pub async fn list_users(
         .get("filter")
         .map(|f| format!("%{}%", f.replace(['%', '_'], "")))
         .unwrap_or_else(|| "%".into());
+    // GoTrue's `sort`: only `created_at`, `asc` or `desc` (default `created_at desc`).
+    let direction = match info.query.get("sort").map(String::as_str) {
+        None => "desc",
+        Some(value) => {
+            let mut parts = value.splitn(2, ' ');
+            let field = parts.next().unwrap_or_default();
+            if field != "created_at" {
+                return Err(Error::bad_request(
+                    code::VALIDATION_FAILED,
+                    format!("Bad Sort Parameters: bad field for sort '{field}'"),
+                ));
+            }
+            match parts.next().map(str::to_ascii_uppercase).as_deref() {
+                None | Some("DESC") => "desc",
+                Some("ASC") => "asc",
+                Some(_) => {
+                    return Err(Error::bad_request(
+                        code::VALIDATION_FAILED,
+                        format!(
+                            "Bad Sort Parameters: bad direction for sort '{}', only 'asc' and 'desc' allowed",
+                            value.split_once(' ').map(|x| x.1).unwrap_or_default()
+                        ),
+                    ))
+                }
+            }
+        }
+    };
     let aud = info.aud(&state);
     let mut tx = Tx::read(&state.db().admin).await?;
     let total: i64 = tx
@@ -111,7 +138,7 @@ pub async fn list_users(
         "select {USER_COLUMNS}, {IDENTITIES_SUBQUERY} from auth.users u where u.aud = $1 and \
            (coalesce(u.email, '') ilike $2 or coalesce(u.phone, '') ilike $2 \
             or coalesce(u.raw_user_meta_data->>'full_name', '') ilike $2) \
-         order by u.created_at desc, u.id limit $3 offset $4"
+         order by u.created_at {direction}, u.id limit $3 offset $4"
     );
     let rows = tx
         .query(&sql, &[&aud, &filter, &per_page, &((page - 1) * per_page)])
