@@ -1,6 +1,6 @@
 //! The admin API, as GoTrue's `admin.go` and `invite.go`: service-role callers list users
-//! (`page`, `per_page`, `filter`, `sort`, `X-Total-Count`, `Link`), create, read, update and delete them (soft or
-//! hard), and invite by mail (`generate_link` lives in its own module).
+//! (`page`, `per_page`, `filter`, `sort`, `X-Total-Count`, `Link`), create, read, update and
+//! delete them (soft or hard), and invite by mail (`generate_link` lives in its own module).
 
 use axum::extract::{Path, State as S};
 use axum::http::HeaderMap;
