@@ -6,7 +6,7 @@
 //! delivery leaves nothing behind).
 
 use chrono::{DateTime, Utc};
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 use uuid::Uuid;
 
 use crate::db::Tx;
@@ -86,43 +86,46 @@ impl NewUser {
     }
 }
 
-/// A phone number as GoTrue stores it (`validatePhone`: the leading `+` and spaces removed),
-/// or 400 `validation_failed` unless it is E.164.
+/// GoTrue's `formatPhoneNumber`: the leading `+` and every space removed.
+pub fn format_phone(phone: &str) -> String {
+    phone.strip_prefix('+').unwrap_or(phone).replace(' ', "")
+}
+
+/// GoTrue's `validatePhone`: [`format_phone`], then 400 `validation_failed` unless the result is
+/// E.164 digits.
 pub fn validate_phone(phone: &str) -> Result<String> {
-    let formatted: String = phone
-        .trim()
-        .trim_start_matches('+')
-        .chars()
-        .filter(|c| *c != ' ')
-        .collect();
-    let e164 = formatted.len() >= 2
-        && formatted.len() <= 15
-        && formatted.starts_with(|c: char| ('1'..='9').contains(&c))
-        && formatted.chars().all(|c| c.is_ascii_digit());
-    if !e164 {
-        return Err(Error::bad_request(
+    let digits = format_phone(phone);
+    let e164 = (2..=15).contains(&digits.len())
+        && digits.bytes().all(|b| b.is_ascii_digit())
+        && !digits.starts_with('0');
+    if e164 {
+        Ok(digits)
+    } else {
+        Err(Error::bad_request(
             crate::error::code::VALIDATION_FAILED,
             "Invalid phone number format (E.164 required)",
-        ));
+        ))
     }
-    Ok(formatted)
 }
 
 /// The `identity_data` of a phone identity (`sub`, `phone` and the verification flags, plus
 /// `data`).
 pub fn phone_identity_data(user_id: Uuid, phone: &str, data: &Map<String, Value>) -> Value {
-    let mut d = json!({
-        "sub": user_id.to_string(),
-        "phone": phone,
-        "email_verified": false,
-        "phone_verified": false,
-    });
-    if let Some(obj) = d.as_object_mut() {
-        for (k, v) in data {
-            obj.entry(k.clone()).or_insert_with(|| v.clone());
-        }
+    identity_data(user_id, "phone", phone, data)
+}
+
+/// `sub`, `field`: `value`, both verification flags false, then the keys of `data` not already
+/// set.
+fn identity_data(user_id: Uuid, field: &str, value: &str, data: &Map<String, Value>) -> Value {
+    let mut d = Map::new();
+    d.insert("sub".into(), Value::String(user_id.to_string()));
+    d.insert(field.into(), Value::String(value.to_string()));
+    d.insert("email_verified".into(), Value::Bool(false));
+    d.insert("phone_verified".into(), Value::Bool(false));
+    for (k, v) in data {
+        d.entry(k.clone()).or_insert_with(|| v.clone());
     }
-    d
+    Value::Object(d)
 }
 
 /// Confirms the phone number of `user_id` (GoTrue's `ConfirmPhone`): `phone_confirmed_at`, and
@@ -170,18 +173,7 @@ pub async fn insert_user(tx: &mut Tx, u: &NewUser) -> Result<()> {
 
 /// The `identity_data` of an email identity (`provider.Claims{Subject, Email}` plus `data`).
 pub fn email_identity_data(user_id: Uuid, email: &str, data: &Map<String, Value>) -> Value {
-    let mut d = json!({
-        "sub": user_id.to_string(),
-        "email": email,
-        "email_verified": false,
-        "phone_verified": false,
-    });
-    if let Some(obj) = d.as_object_mut() {
-        for (k, v) in data {
-            obj.entry(k.clone()).or_insert_with(|| v.clone());
-        }
-    }
-    d
+    identity_data(user_id, "email", email, data)
 }
 
 /// Inserts an identity unless the user already has one for `provider`.
@@ -501,6 +493,7 @@ pub fn check_metadata_size(v: &Value) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     #[test]
     fn validates_emails() {

@@ -198,11 +198,6 @@ pub fn action_link(
     format!("{base}{sep}{}", query.finish())
 }
 
-/// Renders the message of `kind` for `to` with the built-in body.
-pub fn render(config: &MailerConfig, kind: MailKind, to: &str, data: &MailData) -> Message {
-    render_with(config, kind, to, data, &kind.default_template())
-}
-
 /// Renders the message of `kind` for `to` with `body` as the body template.
 pub fn render_with(
     config: &MailerConfig,
@@ -412,6 +407,11 @@ async fn command(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The message of `kind` with the built-in body.
+    fn render(config: &MailerConfig, kind: MailKind, to: &str, data: &MailData) -> Message {
+        render_with(config, kind, to, data, &kind.default_template())
+    }
     use std::collections::HashMap;
 
     fn mailer_config() -> MailerConfig {

@@ -166,8 +166,8 @@ impl Application {
                     .get("PGRST_DB_PRE_REQUEST")
                     .filter(|v| !v.is_empty())
                     .cloned(),
-                aggregates_enabled: env_flag(&config.env, "PGRST_DB_AGGREGATES_ENABLED")?,
-                plan_enabled: env_flag(&config.env, "PGRST_DB_PLAN_ENABLED")?,
+                aggregates_enabled: config.db_aggregates_enabled,
+                plan_enabled: config.db_plan_enabled,
                 ..Default::default()
             },
             db.clone(),
@@ -257,15 +257,5 @@ impl Application {
         let _ = stop_tx.send(true);
         let _ = listener_task.await;
         Ok(())
-    }
-}
-
-/// A PostgREST boolean setting from the environment (`true`/`false`, absent = false).
-fn env_flag(env: &std::collections::HashMap<String, String>, name: &str) -> anyhow::Result<bool> {
-    match env.get(name).map(|v| v.trim().to_ascii_lowercase()) {
-        None => Ok(false),
-        Some(v) if v.is_empty() || v == "false" => Ok(false),
-        Some(v) if v == "true" => Ok(true),
-        Some(v) => anyhow::bail!("{name}={v:?} is not true or false"),
     }
 }

@@ -45,6 +45,10 @@ pub struct Config {
     pub db_schemas: Vec<String>,
     /// `PGRST_DB_MAX_ROWS` (default 1000).
     pub db_max_rows: Option<i64>,
+    /// `PGRST_DB_AGGREGATES_ENABLED` (default false).
+    pub db_aggregates_enabled: bool,
+    /// `PGRST_DB_PLAN_ENABLED` (default false).
+    pub db_plan_enabled: bool,
     /// `BUCKETBASE_PLATFORM`: apply the Bucket & MediaID platform schema (default true).
     pub platform: bool,
     /// `BUCKETBASE_DB_POOL` (or PostgREST's `PGRST_DB_POOL`): request pool size (default
@@ -189,6 +193,13 @@ impl Config {
             api_external_url: get("API_EXTERNAL_URL").cloned(),
             db_schemas,
             db_max_rows,
+            db_aggregates_enabled: flag(
+                "PGRST_DB_AGGREGATES_ENABLED",
+                get("PGRST_DB_AGGREGATES_ENABLED"),
+            )?
+            .unwrap_or(false),
+            db_plan_enabled: flag("PGRST_DB_PLAN_ENABLED", get("PGRST_DB_PLAN_ENABLED"))?
+                .unwrap_or(false),
             platform: flag("BUCKETBASE_PLATFORM", get("BUCKETBASE_PLATFORM"))?.unwrap_or(true),
             pool_size,
             admin_pool_size,

@@ -141,29 +141,9 @@ pub async fn signup(
         &accounts::email_identity_data(user_id, &email, &data),
     )
     .await?;
-    let mut user = accounts::reload(&mut tx, user_id).await?;
+    let user = accounts::reload(&mut tx, user_id).await?;
     if config.mailer.autoconfirm {
-        tokens::audit_user(
-            &mut tx,
-            &info,
-            &user,
-            Action::UserSignedUp,
-            Some(json!({"provider": "email"})),
-        )
-        .await?;
-        accounts::confirm(&mut tx, user_id).await?;
-        user = accounts::reload(&mut tx, user_id).await?;
-        tokens::audit_user(
-            &mut tx,
-            &info,
-            &user,
-            Action::Login,
-            Some(json!({"provider": "email"})),
-        )
-        .await?;
-        let session = tokens::issue_session(&state, &mut tx, &info, &mut user, "password").await?;
-        tx.commit().await?;
-        return Ok(ok_json(session));
+        return confirm_and_sign_in(&state, tx, &info, &user, "email").await;
     }
     tokens::audit_user(
         &mut tx,
@@ -262,25 +242,29 @@ async fn phone_signup(
     )
     .await?;
     let user = accounts::reload(&mut tx, user_id).await?;
-    tokens::audit_user(
-        &mut tx,
-        &info,
-        &user,
-        Action::UserSignedUp,
-        Some(json!({"provider": "phone"})),
-    )
-    .await?;
-    accounts::confirm_phone(&mut tx, user_id).await?;
-    let mut user = accounts::reload(&mut tx, user_id).await?;
-    tokens::audit_user(
-        &mut tx,
-        &info,
-        &user,
-        Action::Login,
-        Some(json!({"provider": "phone"})),
-    )
-    .await?;
-    let session = tokens::issue_session(&state, &mut tx, &info, &mut user, "password").await?;
+    confirm_and_sign_in(&state, tx, &info, &user, "phone").await
+}
+
+/// The end of an autoconfirmed sign-up with `provider` (`email` or `phone`), as GoTrue's: the
+/// `user_signedup` audit row, the confirmation of the address or number, the `login` row and a
+/// session, committed together.
+async fn confirm_and_sign_in(
+    state: &State,
+    mut tx: Tx,
+    info: &RequestInfo,
+    user: &crate::user::User,
+    provider: &str,
+) -> Result<Response> {
+    let audit = Some(json!({ "provider": provider }));
+    tokens::audit_user(&mut tx, info, user, Action::UserSignedUp, audit.clone()).await?;
+    if provider == "phone" {
+        accounts::confirm_phone(&mut tx, user.id).await?;
+    } else {
+        accounts::confirm(&mut tx, user.id).await?;
+    }
+    let mut user = accounts::reload(&mut tx, user.id).await?;
+    tokens::audit_user(&mut tx, info, &user, Action::Login, audit).await?;
+    let session = tokens::issue_session(state, &mut tx, info, &mut user, "password").await?;
     tx.commit().await?;
     Ok(ok_json(session))
 }

@@ -147,12 +147,7 @@ async fn password_grant(state: &State, info: &RequestInfo, p: PasswordGrant) -> 
                     "Phone logins are disabled",
                 ));
             }
-            // GoTrue's `formatPhoneNumber`: no leading `+`, no spaces.
-            let phone: String = phone
-                .trim_start_matches('+')
-                .chars()
-                .filter(|c| *c != ' ')
-                .collect();
+            let phone = crate::accounts::format_phone(phone);
             (user::find_by_phone(&mut read, &phone, &aud).await?, "phone")
         } else {
             return Err(Error::bad_request(

@@ -52,22 +52,6 @@ fn token_invalid() -> Error {
     Error::forbidden(code::OTP_EXPIRED, "Token has expired or is invalid")
 }
 
-/// GoTrue's `validatePhone`: `+` and spaces dropped, then E.164 digits.
-fn validate_phone(phone: &str) -> Result<String> {
-    let digits = phone.strip_prefix('+').unwrap_or(phone).replace(' ', "");
-    let e164 = (2..=15).contains(&digits.len())
-        && digits.bytes().all(|b| b.is_ascii_digit())
-        && !digits.starts_with('0');
-    if e164 {
-        Ok(digits)
-    } else {
-        Err(Error::bad_request(
-            code::VALIDATION_FAILED,
-            "Invalid phone number format (E.164 required)",
-        ))
-    }
-}
-
 fn expired(sent_at: Option<chrono::DateTime<chrono::Utc>>, state: &State) -> bool {
     let exp = chrono::Duration::from_std(state.config().mailer.otp_exp).unwrap_or_default();
     sent_at.is_none_or(|s| chrono::Utc::now() > s + exp)
@@ -352,7 +336,7 @@ pub async fn verify_post(
             (None, Some(phone)) => {
                 // GoTrue validates the number, then finds no user with a pending SMS code: no
                 // SMS is ever sent here, so no code can match.
-                validate_phone(phone)?;
+                accounts::validate_phone(phone)?;
                 return Err(token_invalid());
             }
             _ => {
