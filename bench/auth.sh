@@ -11,7 +11,12 @@
 #
 #   cargo build --release -p bucketbase-server && bench/auth.sh
 #
-# Needs wrk (apt-get install -y wrk) and curl. Environment: BUCKETBASE_BIN (default
+# The database first gets SEED_USERS (default 10000) users made in SQL, each with an email
+# identity and a signed-in session, so that the auth tables have the size of a live service and
+# the planner uses their indexes as it would there (with 80 rows it seq-scans identities and AMR
+# claims). SEED_USERS=0 skips that.
+#
+# Needs wrk (apt-get install -y wrk), curl and psql. Environment: BUCKETBASE_BIN (default
 # target/release/bucketbase), DURATION (seconds per run, default 10), BENCH_PORT (default 57421;
 # the database uses BENCH_PORT + 1). Rate limits are raised for the run: they would otherwise
 # answer 429 after 30 requests per IP, which is what they are for.
@@ -28,7 +33,7 @@ url="http://127.0.0.1:$port"
     echo "bench/auth.sh: $bin not found; build it with: cargo build --release -p bucketbase-server" >&2
     exit 1
 }
-for tool in wrk curl; do
+for tool in wrk curl psql; do
     command -v "$tool" >/dev/null || {
         echo "bench/auth.sh: needs $tool" >&2
         exit 1
@@ -73,6 +78,39 @@ service="$(sed -n 's/^service_role key:[[:space:]]*//p' "$work/server.log" | hea
     exit 1
 }
 
+db_url="$(sed -n 's/^DB URL:[[:space:]]*//p' "$work/server.log" | head -1)"
+seed_users="${SEED_USERS:-10000}"
+if [ "$seed_users" -gt 0 ]; then
+    echo "== setup: $seed_users users made in SQL, each with an email identity and a session"
+    psql -q -v ON_ERROR_STOP=1 "$db_url" -v n="$seed_users" <<'SQL'
+with u as (
+  insert into auth.users (instance_id, id, aud, role, email, encrypted_password, email_confirmed_at,
+    raw_app_meta_data, raw_user_meta_data, created_at, updated_at, last_sign_in_at)
+  select '00000000-0000-0000-0000-000000000000', gen_random_uuid(), 'authenticated', 'authenticated',
+    'seed' || g || '@example.com', '', now(), '{"provider":"email","providers":["email"]}', '{}',
+    now(), now(), now()
+  from generate_series(1, :n) g
+  returning id, email
+), i as (
+  insert into auth.identities (provider_id, user_id, identity_data, provider, last_sign_in_at, created_at, updated_at)
+  select u.id::text, u.id, jsonb_build_object('sub', u.id::text, 'email', u.email,
+    'email_verified', false, 'phone_verified', false), 'email', now(), now(), now()
+  from u
+), s as (
+  insert into auth.sessions (id, user_id, created_at, updated_at, aal)
+  select gen_random_uuid(), u.id, now(), now(), 'aal1' from u
+  returning id, user_id
+), a as (
+  insert into auth.mfa_amr_claims (session_id, created_at, updated_at, authentication_method, id)
+  select s.id, now(), now(), 'password', gen_random_uuid() from s
+)
+insert into auth.refresh_tokens (instance_id, token, user_id, revoked, created_at, updated_at, session_id)
+select '00000000-0000-0000-0000-000000000000', substr(md5(random()::text), 1, 12), s.user_id::text,
+  false, now(), now(), s.id
+from s;
+SQL
+fi
+
 api() { # method path key [json]
     curl -sS -X "$1" "$url/auth/v1$2" -H "apikey: $anon" -H "Authorization: Bearer $3" \
         -H 'Content-Type: application/json' ${4:+-d "$4"}
@@ -92,6 +130,8 @@ done
     cat "$work/last.json" >&2
     exit 1
 }
+
+psql -q "$db_url" -c 'analyze auth.users, auth.identities, auth.sessions, auth.mfa_amr_claims, auth.refresh_tokens'
 
 # CPU ticks used so far by the server and by its Postgres (postmaster, live backends, and the
 # backends it has reaped).

@@ -20,6 +20,7 @@ pub mod one_time;
 pub mod password;
 pub mod rate_limit;
 pub mod redirect;
+pub mod refresh_batch;
 pub mod request;
 pub mod tokens;
 pub mod user;
@@ -41,6 +42,7 @@ struct Inner {
     limiter: rate_limit::Limiter,
     mailer: mail::Mailer,
     redirects: redirect::RedirectPolicy,
+    refresh_batcher: refresh_batch::RefreshBatcher,
 }
 
 /// Shared state of the `/auth/v1` service (cheap to clone).
@@ -63,10 +65,23 @@ impl State {
             limiter: rate_limit::Limiter::new(&config.rate_limits),
             mailer: mail::Mailer::new(config.smtp.clone()),
             redirects: redirect::RedirectPolicy::new(&config.site_url, &config.uri_allow_list),
+            refresh_batcher: refresh_batch::RefreshBatcher::new(
+                db.admin.clone(),
+                refresh_batch::Limits {
+                    timebox: config.sessions_timebox.map(|d| d.as_secs_f64()),
+                    inactivity: config.sessions_inactivity_timeout.map(|d| d.as_secs_f64()),
+                },
+                tokens::fast_sql(),
+            ),
             keys,
             config,
             db,
         }))
+    }
+
+    /// The group-commit front of the common token refresh.
+    pub fn refresh_batcher(&self) -> &refresh_batch::RefreshBatcher {
+        &self.0.refresh_batcher
     }
 
     /// The JWT keys.

@@ -25,12 +25,12 @@
 use chrono::{DateTime, Utc};
 use rand::Rng;
 use serde_json::{json, Value};
-use tokio_postgres::error::SqlState;
 use uuid::Uuid;
 
 use crate::audit::{self, Action, Actor};
 use crate::db::Tx;
 use crate::error::{code, Error, Result};
+use crate::refresh_batch;
 use crate::request::RequestInfo;
 use crate::user::{User, IDENTITIES_SUBQUERY, USER_COLUMNS};
 use crate::State;
@@ -177,15 +177,22 @@ pub async fn issue_session(
     Ok(session_body(state, access, now, &token, user))
 }
 
-/// The common refresh in one statement: revoke the active token `$1` if its user is not banned
-/// and its session not expired (`$2` timebox, `$3` inactivity timeout, seconds or null), insert
-/// its child `$4`, touch the session (`$5` user agent, `$6` ip) and write the `token_revoked` and
-/// `token_refreshed` audit rows (`$7` client ip). Returns the session id, `aal`, the AMR claims,
-/// the user and its identities ([`ROTATED_USER_AT`]), or no row when any condition fails.
-pub const ROTATE_FAST_SQL: &str = "with old as (
+/// The common refresh in one statement, for a batch of requests ([`crate::refresh_batch`]):
+/// each element of the arrays `$1` (presented tokens), `$4` (their children), `$5` (user
+/// agents), `$6` (`inet` texts) and `$7` (client addresses for the audit log) is one request.
+/// Every active token whose user is not banned and whose session has not expired (`$2`
+/// timebox, `$3` inactivity timeout, seconds or null) is revoked, its child inserted, its
+/// session touched, and the `token_revoked` and `token_refreshed` audit rows written. Returns
+/// one row per rotated request: its new token, the session id, `aal`, the AMR claims, the user
+/// and its identities ([`ROTATED_USER_AT`]). A request whose token fails any condition, or
+/// whose token an earlier element of the batch already rotated, gets no row.
+pub const ROTATE_FAST_SQL: &str = "with req as (
+    select * from unnest($1::text[], $4::text[], $5::text[], $6::text[], $7::text[])
+      as r(token, new_token, user_agent, inet, ip)
+  ), old as (
     update auth.refresh_tokens rt set revoked = true, updated_at = now()
-    from auth.sessions s, auth.users u
-    where rt.token = $1 and rt.revoked is not true
+    from req, auth.sessions s, auth.users u
+    where rt.token = req.token and rt.revoked is not true
       and s.id = rt.session_id and u.id = s.user_id
       and (u.banned_until is null or u.banned_until <= now())
       and (s.not_after is null or s.not_after >= now())
@@ -194,7 +201,7 @@ pub const ROTATE_FAST_SQL: &str = "with old as (
       and ($3::float8 is null
            or coalesce(s.refreshed_at at time zone 'utc', rt.updated_at, s.created_at, now())
               + make_interval(secs => $3::float8) >= now())
-    returning s.id as session_id, coalesce(s.aal::text, 'aal1') as aal,
+    returning req.new_token, s.id as session_id, coalesce(s.aal::text, 'aal1') as aal,
       (select coalesce(json_agg(json_build_object('method', c.authentication_method,
           'timestamp', extract(epoch from c.updated_at)::bigint) order by c.updated_at desc), '[]'::json)
          from auth.mfa_amr_claims c where c.session_id = s.id)::text as amr,
@@ -202,14 +209,16 @@ pub const ROTATE_FAST_SQL: &str = "with old as (
       case when coalesce(u.phone, '') = '' then coalesce(u.email, '') else u.phone end as actor_username,
       case when jsonb_typeof(u.raw_user_meta_data) = 'object' and u.raw_user_meta_data ? 'full_name'
         then u.raw_user_meta_data -> 'full_name' end as actor_name,
-      jsonb_typeof(u.raw_user_meta_data) = 'object' and u.raw_user_meta_data ? 'full_name' as has_name
+      jsonb_typeof(u.raw_user_meta_data) = 'object' and u.raw_user_meta_data ? 'full_name' as has_name,
+      req.token as parent, req.user_agent as req_user_agent, req.inet as req_inet, req.ip as req_ip
   ), child as (
     insert into auth.refresh_tokens (instance_id, token, user_id, revoked, created_at, updated_at, parent, session_id)
-    select '00000000-0000-0000-0000-000000000000', $4, old.id::text, false, now(), now(), $1, old.session_id
+    select '00000000-0000-0000-0000-000000000000', old.new_token, old.id::text, false, now(), now(),
+      old.parent, old.session_id
     from old
   ), touched as (
     update auth.sessions s set refreshed_at = now() at time zone 'utc', updated_at = now(),
-      user_agent = $5, ip = $6::text::inet
+      user_agent = old.req_user_agent, ip = old.req_inet::inet
     from old where s.id = old.session_id
   ), audit as (
     insert into auth.audit_log_entries (instance_id, id, payload, created_at, ip_address)
@@ -220,13 +229,13 @@ pub const ROTATE_FAST_SQL: &str = "with old as (
         else json_build_object('actor_id', old.id,
           'actor_via_sso', coalesce(old.is_sso_user, false), 'actor_username', old.actor_username,
           'action', a.action, 'log_type', 'token') end,
-      now(), $7
+      now(), old.req_ip
     from old, (values ('token_revoked'), ('token_refreshed')) a(action)
   )
   select * from old";
 
 /// The column of [`ROTATE_FAST_SQL`]'s answer where the user starts.
-pub const ROTATED_USER_AT: usize = 3;
+pub const ROTATED_USER_AT: usize = 4;
 
 const LOCK_SQL: &str = "select rt.id, rt.revoked, rt.updated_at, s.id, s.created_at, s.not_after, \
     s.refreshed_at, coalesce(s.aal::text, 'aal1'), \
@@ -285,43 +294,23 @@ fn seconds(d: Option<std::time::Duration>) -> Option<f64> {
     d.map(|d| d.as_secs_f64())
 }
 
-/// [`ROTATE_FAST_SQL`]: the Session JSON, or `None` when the locking path must decide.
+/// [`ROTATE_FAST_SQL`], in the next batch: the Session JSON, or `None` when the locking path
+/// must decide.
 async fn rotate_fast(state: &State, info: &RequestInfo, token: &str) -> Result<Option<Value>> {
-    let config = state.config();
     let new_token = new_refresh_token();
-    let timebox = seconds(config.sessions_timebox);
-    let inactivity = seconds(config.sessions_inactivity_timeout);
-    let ip = info.inet();
-    let client = state.db().admin.get().await?;
-    let stmt = client.prepare_cached(fast_sql()).await?;
-    let params: [&(dyn tokio_postgres::types::ToSql + Sync); 7] = [
-        &token,
-        &timebox,
-        &inactivity,
-        &new_token,
-        &info.user_agent,
-        &ip,
-        &info.ip,
-    ];
-    let row = match client.query_opt(&stmt, &params).await {
-        Ok(Some(row)) => row,
-        Ok(None) => return Ok(None),
-        // A session deleted (logout, reuse detection) while the child was being inserted, or a
-        // deadlock with such a delete: the statement left nothing behind, and the locking path
-        // reports what happened.
-        Err(e)
-            if e.code().is_some_and(|c| {
-                *c == SqlState::FOREIGN_KEY_VIOLATION || *c == SqlState::T_R_DEADLOCK_DETECTED
-            }) =>
-        {
-            return Ok(None)
-        }
-        Err(e) => return Err(e.into()),
+    let request = refresh_batch::Request {
+        token: token.to_string(),
+        new_token: new_token.clone(),
+        user_agent: info.user_agent.clone(),
+        inet: info.inet(),
+        ip: info.ip.clone(),
     };
-    drop(client);
-    let session_id: Uuid = row.try_get(0)?;
-    let aal: String = row.try_get(1)?;
-    let amr_text: String = row.try_get(2)?;
+    let refresh_batch::Outcome::Rotated(row) = state.refresh_batcher().rotate(request).await else {
+        return Ok(None);
+    };
+    let session_id: Uuid = row.try_get(1)?;
+    let aal: String = row.try_get(2)?;
+    let amr_text: String = row.try_get(3)?;
     let user = crate::user::user_with_identities(&row, ROTATED_USER_AT)?;
     Ok(Some(refreshed_session(
         state, info, &user, session_id, &aal, &amr_text, &new_token,
@@ -330,7 +319,7 @@ async fn rotate_fast(state: &State, info: &RequestInfo, token: &str) -> Result<O
 
 /// [`ROTATE_FAST_SQL`] with its column lists filled in, built once: the statement cache is keyed
 /// by the text, which is hashed on every request.
-fn fast_sql() -> &'static str {
+pub fn fast_sql() -> &'static str {
     static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
         ROTATE_FAST_SQL
             .replace("{USER}", USER_COLUMNS)

@@ -6,7 +6,7 @@
 
 mod auth_support;
 
-use auth_support::{claims, spawn, spawn_autoconfirm};
+use auth_support::{claims, spawn, spawn_autoconfirm, Res};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
@@ -168,6 +168,147 @@ async fn concurrent_refreshes_of_one_token_never_fork_the_session() {
             "one child"
         );
     }
+}
+
+/// Refreshes that arrive while the database is busy are rotated together (one statement, one
+/// commit); each is still answered as it would be alone: its own session, user and token, the
+/// two-tab rule, reuse detection, bans and unknown tokens.
+#[tokio::test]
+async fn refreshes_queued_together_are_each_answered_as_if_alone() {
+    let ctx = spawn_autoconfirm(&[
+        ("GOTRUE_RATE_LIMIT_TOKEN_REFRESH", "100000"),
+        ("GOTRUE_SECURITY_REFRESH_TOKEN_REUSE_INTERVAL", "0"),
+    ])
+    .await;
+    let mut sessions = Vec::new();
+    for i in 0..8 {
+        let email = format!("batch{i}@example.com");
+        let s = ctx.confirmed_session(&email, "secret-pw").await;
+        let sid = claims(s["access_token"].as_str().expect("jwt"))["session_id"].clone();
+        sessions.push((
+            email,
+            s["refresh_token"].as_str().expect("rt").to_string(),
+            sid,
+        ));
+    }
+    // A token two rotations old (reuse), a banned user's token, and an unknown one.
+    let reused = ctx
+        .confirmed_session("reused@example.com", "secret-pw")
+        .await;
+    let t0 = reused["refresh_token"].as_str().expect("rt").to_string();
+    let t1 = ctx.refresh(&t0).await.body["refresh_token"]
+        .as_str()
+        .expect("rt")
+        .to_string();
+    assert_eq!(ctx.refresh(&t1).await.status, StatusCode::OK);
+    let banned = ctx
+        .confirmed_session("banned@example.com", "secret-pw")
+        .await;
+    let banned_token = banned["refresh_token"].as_str().expect("rt").to_string();
+    ctx.count(
+        "with u as (update auth.users set banned_until = now() + interval '1 hour' \
+         where email = 'banned@example.com' returning 1) select count(*) from u",
+    )
+    .await;
+
+    // Hold the audit log, so the first batches wait in the database and the other requests
+    // queue behind them.
+    let (locker, connection) = tokio_postgres::connect(&ctx.app.db_url, tokio_postgres::NoTls)
+        .await
+        .expect("connect");
+    tokio::spawn(connection);
+    locker
+        .batch_execute("begin; lock table auth.audit_log_entries in exclusive mode")
+        .await
+        .expect("lock");
+    let ctx = std::sync::Arc::new(ctx);
+    let mut requests = tokio::task::JoinSet::new();
+    let mut presented: Vec<(String, String)> = sessions
+        .iter()
+        .flat_map(|(email, t, _)| [(email.clone(), t.clone()), (email.clone(), t.clone())])
+        .collect();
+    presented.push(("reused".into(), t0.clone()));
+    presented.push(("banned".into(), banned_token.clone()));
+    presented.push(("unknown".into(), "nosuchtoken0".into()));
+    for (label, token) in presented {
+        let ctx = ctx.clone();
+        requests.spawn(async move { (label, ctx.refresh(&token).await) });
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    locker.batch_execute("commit").await.expect("commit");
+    let mut answers: Vec<(String, Res)> = Vec::new();
+    while let Some(answer) = requests.join_next().await {
+        answers.push(answer.expect("request task"));
+    }
+
+    for (email, token, sid) in &sessions {
+        let tabs: Vec<&Res> = answers
+            .iter()
+            .filter(|(l, _)| l == email)
+            .map(|(_, r)| r)
+            .collect();
+        assert_eq!(tabs.len(), 2);
+        for r in &tabs {
+            assert_eq!(r.status, StatusCode::OK, "{email}: {:?}", r.body);
+            assert_eq!(r.body["user"]["email"], email.as_str());
+            let c = claims(r.body["access_token"].as_str().expect("jwt"));
+            assert_eq!(c["session_id"], *sid, "{email}: its own session");
+            assert_eq!(c["email"], email.as_str());
+            assert_ne!(r.body["refresh_token"], token.as_str());
+        }
+        assert_eq!(
+            tabs[0].body["refresh_token"], tabs[1].body["refresh_token"],
+            "{email}: one child"
+        );
+        assert_eq!(
+            ctx.count(&format!(
+                "select count(*) from auth.refresh_tokens where parent = '{token}'"
+            ))
+            .await,
+            1
+        );
+        assert_eq!(
+            ctx.count(&format!(
+                "select count(*) from auth.refresh_tokens where session_id = '{}' and not revoked",
+                sid.as_str().expect("sid")
+            ))
+            .await,
+            1
+        );
+    }
+    let answer = |label: &str| &answers.iter().find(|(l, _)| l == label).expect(label).1;
+    assert_eq!(answer("reused").status, StatusCode::BAD_REQUEST);
+    assert_eq!(answer("reused").body["code"], "refresh_token_already_used");
+    assert_eq!(answer("banned").status, StatusCode::BAD_REQUEST);
+    assert_eq!(answer("banned").body["code"], "user_banned");
+    assert_eq!(answer("unknown").status, StatusCode::BAD_REQUEST);
+    assert_eq!(answer("unknown").body["code"], "refresh_token_not_found");
+    // Reuse revoked its session; the banned user's token was left as it was.
+    assert_eq!(
+        ctx.count(&format!(
+            "select count(*) from auth.refresh_tokens where token = '{t0}'"
+        ))
+        .await,
+        0
+    );
+    assert_eq!(
+        ctx.count(&format!(
+            "select count(*) from auth.refresh_tokens where token = '{banned_token}' and not revoked"
+        ))
+        .await,
+        1
+    );
+    // One rotation per session, and rotations that shared a transaction (so a timestamp): the
+    // requests were batched.
+    let revoked = "from auth.audit_log_entries where payload->>'action' = 'token_revoked' \
+         and payload->>'actor_username' like 'batch%'";
+    assert_eq!(ctx.count(&format!("select count(*) {revoked}")).await, 8);
+    assert!(
+        ctx.count(&format!("select count(distinct created_at) {revoked}"))
+            .await
+            < 8,
+        "the queued refreshes were rotated together"
+    );
 }
 
 #[tokio::test]

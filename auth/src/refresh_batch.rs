@@ -1,0 +1,201 @@
+//! Group commit for the common token refresh: concurrent `grant_type=refresh_token` requests
+//! that take the one-statement path ([`crate::tokens::ROTATE_FAST_SQL`]) are rotated together,
+//! several per statement and per commit.
+//!
+//! GoTrue runs one transaction per refresh. Its per-statement costs (initialising a large plan,
+//! the commit and its WAL flush, one round trip) are most of PostgreSQL's work for a refresh, so
+//! sharing them is where refresh throughput comes from. Each request's outcome is still its
+//! own: the statement takes an array per parameter, rotates every request whose token is active
+//! and returns one row per rotated request, keyed by its new token. A request with no row (its
+//! token was revoked, unknown or expired, or another request of the batch carried the same
+//! token) and every request of a batch whose statement failed are answered by the locking path
+//! ([`crate::tokens`]), after the batch has committed or rolled back; that path answers exactly
+//! as for a single request, so batching never changes an answer.
+//!
+//! The dispatcher keeps at most [`max_in_flight`] batches in flight. While they run, new
+//! requests queue, and the next batch takes all of them (at most [`MAX_BATCH`]); a lone request
+//! on an idle server goes out at once, in a batch of one.
+
+use std::sync::{Arc, OnceLock};
+
+use bucketbase_sql::deadpool_postgres::Pool;
+use tokio::sync::{mpsc, oneshot, Semaphore};
+use tokio_postgres::error::SqlState;
+use tokio_postgres::Row;
+
+/// Batches in flight at once: one per CPU, at least two. The statement is CPU-bound in
+/// PostgreSQL, so more concurrent batches than cores only shrink the batches (on 2 cores, 3 or
+/// 4 in flight gave fewer refreshes per second than 2, and 1 fewer still).
+pub fn max_in_flight() -> usize {
+    std::thread::available_parallelism().map_or(2, |n| n.get().max(2))
+}
+
+/// Most requests in one batch.
+pub const MAX_BATCH: usize = 32;
+
+/// One refresh waiting for its batch.
+pub struct Request {
+    /// The presented refresh token.
+    pub token: String,
+    /// Its child, to be issued.
+    pub new_token: String,
+    /// The `User-Agent` to record on the session.
+    pub user_agent: Option<String>,
+    /// The client address as `inet` text, for the session.
+    pub inet: Option<String>,
+    /// The client address as logged in the audit rows.
+    pub ip: String,
+}
+
+/// What a batch did for one request.
+pub enum Outcome {
+    /// Rotated and committed: the row of [`crate::tokens::ROTATE_FAST_SQL`].
+    Rotated(Row),
+    /// Not rotated here: the locking path decides.
+    Undecided,
+}
+
+struct Pending {
+    request: Request,
+    reply: oneshot::Sender<Outcome>,
+}
+
+/// Settings shared by every request of a batch.
+#[derive(Clone, Copy)]
+pub struct Limits {
+    /// `SESSIONS_TIMEBOX`, seconds.
+    pub timebox: Option<f64>,
+    /// `SESSIONS_INACTIVITY_TIMEOUT`, seconds.
+    pub inactivity: Option<f64>,
+}
+
+/// The batching front of the one-statement refresh; its dispatcher task starts on first use.
+pub struct RefreshBatcher {
+    sender: OnceLock<mpsc::UnboundedSender<Pending>>,
+    pool: Pool,
+    limits: Limits,
+    sql: &'static str,
+}
+
+impl RefreshBatcher {
+    /// A batcher running `sql` (the filled-in [`crate::tokens::ROTATE_FAST_SQL`]) on `pool`.
+    pub fn new(pool: Pool, limits: Limits, sql: &'static str) -> Self {
+        Self {
+            sender: OnceLock::new(),
+            pool,
+            limits,
+            sql,
+        }
+    }
+
+    /// Rotates `request` in the next batch and waits for that batch to commit.
+    pub async fn rotate(&self, request: Request) -> Outcome {
+        let sender = self.sender.get_or_init(|| {
+            let (sender, receiver) = mpsc::unbounded_channel();
+            tokio::spawn(dispatch(receiver, self.pool.clone(), self.limits, self.sql));
+            sender
+        });
+        let (reply, answer) = oneshot::channel();
+        if sender.send(Pending { request, reply }).is_err() {
+            return Outcome::Undecided;
+        }
+        answer.await.unwrap_or(Outcome::Undecided)
+    }
+}
+
+/// Takes queued requests in batches, at most [`max_in_flight`] running at once.
+async fn dispatch(
+    mut receiver: mpsc::UnboundedReceiver<Pending>,
+    pool: Pool,
+    limits: Limits,
+    sql: &'static str,
+) {
+    let slots = Arc::new(Semaphore::new(max_in_flight()));
+    while let Some(first) = receiver.recv().await {
+        let Ok(slot) = slots.clone().acquire_owned().await else {
+            return;
+        };
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH {
+            match receiver.try_recv() {
+                Ok(pending) => batch.push(pending),
+                Err(_) => break,
+            }
+        }
+        let pool = pool.clone();
+        tokio::spawn(async move {
+            run_batch(&pool, limits, sql, batch).await;
+            drop(slot);
+        });
+    }
+}
+
+/// Runs one batch and answers each of its requests.
+async fn run_batch(pool: &Pool, limits: Limits, sql: &'static str, batch: Vec<Pending>) {
+    let mut rows = match execute(pool, limits, sql, &batch).await {
+        Ok(rows) => rows,
+        Err(e) => {
+            // A session deleted (logout, reuse detection) while its child was inserted, a
+            // deadlock with such a delete, or anything else: the statement left nothing behind,
+            // and the locking path answers each request (and reports a persistent error).
+            if !e.code().is_some_and(|c| {
+                *c == SqlState::FOREIGN_KEY_VIOLATION || *c == SqlState::T_R_DEADLOCK_DETECTED
+            }) {
+                tracing::debug!(error = %e, "refresh batch failed; falling back per request");
+            }
+            Vec::new()
+        }
+    };
+    for pending in batch {
+        let position = rows.iter().position(|row| {
+            row.try_get::<_, &str>(0)
+                .is_ok_and(|t| t == pending.request.new_token)
+        });
+        let outcome = match position {
+            Some(i) => Outcome::Rotated(rows.swap_remove(i)),
+            None => Outcome::Undecided,
+        };
+        // The requester may have gone away (client disconnected); its rotation stands, as a
+        // single refresh's would.
+        let _ = pending.reply.send(outcome);
+    }
+}
+
+async fn execute(
+    pool: &Pool,
+    limits: Limits,
+    sql: &'static str,
+    batch: &[Pending],
+) -> Result<Vec<Row>, tokio_postgres::Error> {
+    let client = match pool.get().await {
+        Ok(client) => client,
+        // No connection: the locking path reports the pool's error to each request.
+        Err(e) => {
+            tracing::debug!(error = %e, "refresh batch: no connection");
+            return Ok(Vec::new());
+        }
+    };
+    let tokens: Vec<&str> = batch.iter().map(|p| p.request.token.as_str()).collect();
+    let new_tokens: Vec<&str> = batch.iter().map(|p| p.request.new_token.as_str()).collect();
+    let agents: Vec<Option<&str>> = batch
+        .iter()
+        .map(|p| p.request.user_agent.as_deref())
+        .collect();
+    let inets: Vec<Option<&str>> = batch.iter().map(|p| p.request.inet.as_deref()).collect();
+    let ips: Vec<&str> = batch.iter().map(|p| p.request.ip.as_str()).collect();
+    let statement = client.prepare_cached(sql).await?;
+    client
+        .query(
+            &statement,
+            &[
+                &tokens,
+                &limits.timebox,
+                &limits.inactivity,
+                &new_tokens,
+                &agents,
+                &inets,
+                &ips,
+            ],
+        )
+        .await
+}
