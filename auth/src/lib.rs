@@ -66,7 +66,7 @@ impl State {
             mailer: mail::Mailer::new(config.smtp.clone()),
             redirects: redirect::RedirectPolicy::new(&config.site_url, &config.uri_allow_list),
             refresh_batcher: refresh_batch::RefreshBatcher::new(
-                db.admin.clone(),
+                &db,
                 refresh_batch::Limits {
                     timebox: config.sessions_timebox.map(|d| d.as_secs_f64()),
                     inactivity: config.sessions_inactivity_timeout.map(|d| d.as_secs_f64()),

@@ -19,6 +19,7 @@
 use std::sync::{Arc, OnceLock};
 
 use bucketbase_sql::deadpool_postgres::Pool;
+use bucketbase_sql::Db;
 use tokio::sync::{mpsc, oneshot, Semaphore};
 use tokio_postgres::error::SqlState;
 use tokio_postgres::Row;
@@ -78,8 +79,25 @@ pub struct RefreshBatcher {
 }
 
 impl RefreshBatcher {
-    /// A batcher running `sql` (the filled-in [`crate::tokens::ROTATE_FAST_SQL`]) on `pool`.
-    pub fn new(pool: Pool, limits: Limits, sql: &'static str) -> Self {
+    /// A batcher running `sql` (the filled-in [`crate::tokens::ROTATE_FAST_SQL`]) on its own
+    /// [`max_in_flight`] connections to `db`'s admin database (the admin pool itself if those
+    /// cannot be configured).
+    ///
+    /// Those connections plan with sequential scans, hash and merge joins disabled. Every access
+    /// of the statement is a keyed lookup, and its plan is cached once per connection: a plan
+    /// made while the auth tables are small (a new project, or before autovacuum's first
+    /// `ANALYZE`) would otherwise scan them in full on every refresh as they grow.
+    pub fn new(db: &Db, limits: Limits, sql: &'static str) -> Self {
+        let pool = bucketbase_sql::pool::connect_with_settings(
+            &db.admin_url,
+            max_in_flight(),
+            &[
+                ("enable_seqscan", "off"),
+                ("enable_hashjoin", "off"),
+                ("enable_mergejoin", "off"),
+            ],
+        )
+        .unwrap_or_else(|_| db.admin.clone());
         Self {
             sender: OnceLock::new(),
             pool,

@@ -364,11 +364,13 @@ pub async fn find_by_phone(tx: &mut Tx, phone: &str, aud: &str) -> Result<Option
 }
 
 /// Finds a non-SSO user by email (case-insensitive) and audience, GoTrue's
-/// `FindUserByEmailAndAudience`.
+/// `FindUserByEmailAndAudience`. Like GoTrue's, the query names the (nil) instance, which lets
+/// it use `users_instance_id_email_idx` instead of reading every user.
 pub async fn find_by_email(tx: &mut Tx, email: &str, aud: &str) -> Result<Option<User>> {
     let sql = format!(
         "select {USER_COLUMNS}, {IDENTITIES_SUBQUERY} from auth.users u \
-         where lower(u.email) = lower($1) and u.aud = $2 and u.is_sso_user = false \
+         where u.instance_id = '00000000-0000-0000-0000-000000000000' \
+           and lower(u.email) = lower($1) and u.aud = $2 and u.is_sso_user = false \
          limit 1"
     );
     match tx.query_opt(&sql, &[&email, &aud]).await? {
@@ -389,7 +391,8 @@ pub async fn email_taken(
         .query_one(
             "select exists (
                select 1 from auth.users u
-                where lower(u.email) = lower($1) and u.aud = $2 and u.is_sso_user = false
+                where u.instance_id = '00000000-0000-0000-0000-000000000000'
+                  and lower(u.email) = lower($1) and u.aud = $2 and u.is_sso_user = false
                   and ($3::uuid is null or u.id <> $3)
                union all
                select 1 from auth.identities i join auth.users u on u.id = i.user_id

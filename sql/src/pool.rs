@@ -26,8 +26,36 @@ pub struct Db {
 
 /// Builds a pool for `url` with at most `max_size` connections.
 pub fn connect(url: &str, max_size: usize) -> Result<Pool> {
-    let pg = tokio_postgres::Config::from_str(url)
+    connect_with_settings(url, max_size, &[])
+}
+
+/// Builds a pool for `url` with at most `max_size` connections, each started with the run-time
+/// `settings` (name, value) as its session defaults (libpq's `options=-c name=value`). Values
+/// are plain words: letters, digits, `_`, `.`, `-`.
+pub fn connect_with_settings(
+    url: &str,
+    max_size: usize,
+    settings: &[(&str, &str)],
+) -> Result<Pool> {
+    let mut pg = tokio_postgres::Config::from_str(url)
         .map_err(|e| DbError::Config(format!("invalid database URL: {e}")))?;
+    if !settings.is_empty() {
+        let plain = |s: &str| {
+            !s.is_empty()
+                && s.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"_.-".contains(&b))
+        };
+        if let Some((name, value)) = settings.iter().find(|(n, v)| !plain(n) || !plain(v)) {
+            return Err(DbError::Config(format!(
+                "setting {name}={value} is not a plain word"
+            )));
+        }
+        let mut options = pg.get_options().unwrap_or("").to_string();
+        for (name, value) in settings {
+            options.push_str(&format!(" -c {name}={value}"));
+        }
+        pg.options(options.trim_start());
+    }
     let manager = Manager::from_config(
         pg,
         NoTls,
@@ -110,5 +138,18 @@ mod tests {
         )
         .expect("valid url");
         assert_eq!(url, "postgresql://authenticator:p%40ss@localhost:5433/app");
+    }
+
+    #[test]
+    fn session_settings_must_be_plain_words() {
+        let url = "postgresql://postgres@localhost:5432/app";
+        assert!(connect_with_settings(url, 1, &[("enable_seqscan", "off")]).is_ok());
+        for bad in [
+            ("enable_seqscan", "off -c role=x"),
+            ("search_path", "a,b"),
+            ("", "on"),
+        ] {
+            assert!(connect_with_settings(url, 1, &[bad]).is_err(), "{bad:?}");
+        }
     }
 }
