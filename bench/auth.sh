@@ -12,9 +12,9 @@
 #   cargo build --release -p bucketbase-server && bench/auth.sh
 #
 # The database first gets SEED_USERS (default 10000) users made in SQL, each with an email
-# identity and a signed-in session, so that the auth tables have the size of a live service and
-# the planner uses their indexes as it would there (with 80 rows it seq-scans identities and AMR
-# claims). SEED_USERS=0 skips that.
+# identity and a signed-in session, so that the auth tables have the size of a live service's:
+# a query that reads a whole table costs nothing with 80 rows and shows here (sign-in's email
+# lookup did, until it named the instance as GoTrue's does). SEED_USERS=0 skips that.
 #
 # Needs wrk (apt-get install -y wrk), curl and psql. Environment: BUCKETBASE_BIN (default
 # target/release/bucketbase), DURATION (seconds per run, default 10), BENCH_PORT (default 57421;
