@@ -59,8 +59,13 @@ pub fn parse_body<T: DeserializeOwned>(bytes: &[u8]) -> Result<T> {
 /// Facts about the request every handler may need.
 #[derive(Debug, Clone)]
 pub struct RequestInfo {
-    /// The client IP as text (`""` when unknown).
+    /// The client IP as text (`""` when unknown), as recorded in audit rows: the first address
+    /// of the `GOTRUE_RATE_LIMIT_HEADER` header when it is a valid IP address, else the peer
+    /// address (GoTrue's `GetIPAddress` likewise skips values that do not parse).
     pub ip: String,
+    /// What the rate limiter counts requests by: the `GOTRUE_RATE_LIMIT_HEADER` header's first
+    /// value, verbatim, when that header is configured and present, else [`Self::ip`].
+    pub limit_key: String,
     /// The `User-Agent` header.
     pub user_agent: Option<String>,
     /// The public base URL (`API_EXTERNAL_URL`, else `http://<Host>`), without trailing slash.
@@ -131,7 +136,13 @@ impl FromRequestParts<State> for RequestInfo {
             .extensions
             .get::<ConnectInfo<SocketAddr>>()
             .map(|c| c.0.ip().to_string());
-        let ip = header_ip.or(peer).unwrap_or_default();
+        let ip = header_ip
+            .as_deref()
+            .and_then(|v| v.parse::<IpAddr>().ok())
+            .map(|ip| ip.to_string())
+            .or(peer)
+            .unwrap_or_default();
+        let limit_key = header_ip.unwrap_or_else(|| ip.clone());
         let external_url = match &state.config().api_external_url {
             Some(u) => u.clone(),
             None => {
@@ -154,6 +165,7 @@ impl FromRequestParts<State> for RequestInfo {
             .unwrap_or_default();
         Ok(Self {
             ip,
+            limit_key,
             user_agent: parts
                 .headers
                 .get(axum::http::header::USER_AGENT)

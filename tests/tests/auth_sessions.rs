@@ -640,6 +640,54 @@ async fn token_endpoint_is_rate_limited_per_ip() {
     );
 }
 
+/// With `GOTRUE_RATE_LIMIT_HEADER`, the header's value keys the limiter verbatim, but only a
+/// valid IP address reaches the audit log and the session: anything else (here longer than the
+/// audit column) is recorded as the peer address, never a 500.
+#[tokio::test]
+async fn rate_limit_header_values_that_are_not_addresses_are_not_logged_as_ips() {
+    let ctx = spawn_autoconfirm(&[("GOTRUE_RATE_LIMIT_HEADER", "X-Forwarded-For")]).await;
+    let signup = |email: &str, forwarded: String| {
+        ctx.app
+            .http
+            .post(format!("{}/auth/v1/signup", ctx.app.url))
+            .header("apikey", &ctx.app.anon_key)
+            .header("x-forwarded-for", forwarded)
+            .json(&json!({"email": email, "password": "secret-pw"}))
+            .send()
+    };
+    let long = signup("long@example.com", "x".repeat(100))
+        .await
+        .expect("request");
+    assert_eq!(long.status(), StatusCode::OK);
+    let valid = signup("valid@example.com", "203.0.113.9, 10.0.0.1".into())
+        .await
+        .expect("request");
+    assert_eq!(valid.status(), StatusCode::OK);
+    for (email, ip) in [
+        ("long@example.com", "127.0.0.1"),
+        ("valid@example.com", "203.0.113.9"),
+    ] {
+        assert_eq!(
+            ctx.count(&format!(
+                "select count(*) from auth.audit_log_entries where payload->>'actor_username' = '{email}' \
+                 and payload->>'action' = 'login' and ip_address = '{ip}'"
+            ))
+            .await,
+            1,
+            "{email}"
+        );
+        assert_eq!(
+            ctx.count(&format!(
+                "select count(*) from auth.sessions s join auth.users u on u.id = s.user_id \
+                 where u.email = '{email}' and host(s.ip) = '{ip}'"
+            ))
+            .await,
+            1,
+            "{email}"
+        );
+    }
+}
+
 /// The hook of Supabase's "Custom Claims & RBAC" guide, ported as is: a role table readable only
 /// by `supabase_auth_admin`, and a function that adds `user_role` (or refuses a banned role).
 const RBAC_HOOK_SQL: &str = "

@@ -54,7 +54,7 @@ pub async fn otp(
     info: RequestInfo,
     JsonBody(p): JsonBody<OtpParams>,
 ) -> Result<Response> {
-    state.limiter().check(Limit::Otp, &info.ip)?;
+    state.limiter().check(Limit::Otp, &info.limit_key)?;
     let email = p.email.as_deref().filter(|e| !e.is_empty());
     let phone = p.phone.as_deref().filter(|e| !e.is_empty());
     if email.is_some() && phone.is_some() {
@@ -92,7 +92,7 @@ pub async fn magic_link(
     info: RequestInfo,
     JsonBody(p): JsonBody<OtpParams>,
 ) -> Result<Response> {
-    state.limiter().check(Limit::MagicLink, &info.ip)?;
+    state.limiter().check(Limit::MagicLink, &info.limit_key)?;
     let Some(email) = p.email.clone().filter(|e| !e.is_empty()) else {
         return Err(Error::unprocessable(
             code::VALIDATION_FAILED,
@@ -232,7 +232,7 @@ pub async fn recover(
     info: RequestInfo,
     JsonBody(p): JsonBody<RecoverParams>,
 ) -> Result<Response> {
-    state.limiter().check(Limit::Recover, &info.ip)?;
+    state.limiter().check(Limit::Recover, &info.limit_key)?;
     if !state.config().email_enabled {
         return Err(Error::unprocessable(
             code::EMAIL_PROVIDER_DISABLED,
@@ -310,7 +310,7 @@ pub async fn resend(
     info: RequestInfo,
     JsonBody(p): JsonBody<ResendParams>,
 ) -> Result<Response> {
-    state.limiter().check(Limit::Resend, &info.ip)?;
+    state.limiter().check(Limit::Resend, &info.limit_key)?;
     let kind = p.kind.as_deref().unwrap_or("");
     let pkce = match kind {
         "signup" | "email_change" => one_time::pkce_params(

@@ -54,7 +54,7 @@ pub async fn signup(
     if email.is_none() && phone.is_none() {
         return anonymous(state, info, p).await;
     }
-    state.limiter().check(Limit::Signup, &info.ip)?;
+    state.limiter().check(Limit::Signup, &info.limit_key)?;
     let config = state.config();
     if config.disable_signup {
         return Err(Error::unprocessable(
@@ -297,7 +297,7 @@ async fn anonymous(state: State, info: RequestInfo, p: SignupParams) -> Result<R
             "Anonymous sign-ins are disabled",
         ));
     }
-    state.limiter().check(Limit::Anonymous, &info.ip)?;
+    state.limiter().check(Limit::Anonymous, &info.limit_key)?;
     if config.disable_signup {
         return Err(Error::unprocessable(
             code::SIGNUP_DISABLED,

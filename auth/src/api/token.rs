@@ -96,7 +96,7 @@ pub async fn token(
             "unsupported_grant_type",
         ));
     }
-    state.limiter().check(Limit::Token, &info.ip)?;
+    state.limiter().check(Limit::Token, &info.limit_key)?;
     match grant {
         "password" => password_grant(&state, &info, parse_body(&body)?).await,
         "refresh_token" => {

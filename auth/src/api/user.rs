@@ -67,7 +67,7 @@ pub async fn update_user(
     headers: HeaderMap,
     JsonBody(p): JsonBody<UpdateParams>,
 ) -> Result<Response> {
-    state.limiter().check(Limit::User, &info.ip)?;
+    state.limiter().check(Limit::User, &info.limit_key)?;
     let config = state.config();
     let mut read = Tx::read(&state.db().admin).await?;
     let authed = authenticate_user(&state, &headers, &mut read).await?;

@@ -303,7 +303,7 @@ pub async fn verify_post(
     info: RequestInfo,
     JsonBody(p): JsonBody<VerifyParams>,
 ) -> Result<Response> {
-    state.limiter().check(Limit::Verify, &info.ip)?;
+    state.limiter().check(Limit::Verify, &info.limit_key)?;
     let mut kind = p.kind.clone().unwrap_or_default();
     if kind.is_empty() {
         return Err(Error::bad_request(
@@ -433,7 +433,7 @@ fn error_redirect(base: &str, e: &ApiError, pkce: bool) -> String {
 
 /// `GET /verify?token=&type=&redirect_to=`.
 pub async fn verify_get(S(state): S<State>, info: RequestInfo) -> Result<Response> {
-    state.limiter().check(Limit::Verify, &info.ip)?;
+    state.limiter().check(Limit::Verify, &info.limit_key)?;
     let mut kind = info.query.get("type").cloned().unwrap_or_default();
     let token = info.query.get("token").cloned().unwrap_or_default();
     if kind.is_empty() {
