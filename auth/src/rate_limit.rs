@@ -60,12 +60,59 @@ impl Bucket {
     }
 }
 
+impl Rate {
+    /// How long an untouched bucket takes to fill up again: after that it answers exactly as a
+    /// new one, so it can be forgotten.
+    fn refill_secs(&self) -> f64 {
+        if self.per > 0.0 && self.events > 0.0 {
+            self.burst.max(1.0) * self.per / self.events
+        } else {
+            0.0
+        }
+    }
+}
+
+/// Buckets are swept once there are this many.
+const SWEEP_ABOVE: usize = 100_000;
+
+/// At most one sweep this often (seconds), so that many live clients never make every request
+/// walk the whole table.
+const SWEEP_EVERY_SECS: u64 = 10;
+
+/// Every client's buckets, per endpoint family.
+#[derive(Debug)]
+struct Buckets {
+    by_limit: HashMap<Limit, HashMap<String, Bucket>>,
+    len: usize,
+    swept: Instant,
+}
+
+impl Buckets {
+    /// Forgets the buckets that have filled up again (tollbooth's expirable buckets), when there
+    /// are many and the last sweep is old enough.
+    fn sweep(&mut self, rates: &HashMap<Limit, Rate>, now: Instant) {
+        if self.len <= SWEEP_ABOVE
+            || now.saturating_duration_since(self.swept).as_secs() < SWEEP_EVERY_SECS
+        {
+            return;
+        }
+        self.swept = now;
+        let mut len = 0;
+        for (limit, buckets) in &mut self.by_limit {
+            let refill = rates.get(limit).map_or(0.0, Rate::refill_secs);
+            buckets.retain(|_, b| now.saturating_duration_since(b.at).as_secs_f64() < refill);
+            len += buckets.len();
+        }
+        self.len = len;
+    }
+}
+
 /// The limiter state shared by all requests.
 #[derive(Debug, Clone)]
 pub struct Limiter {
     rates: Arc<HashMap<Limit, Rate>>,
     email: Rate,
-    buckets: Arc<Mutex<HashMap<(Limit, String), Bucket>>>,
+    buckets: Arc<Mutex<Buckets>>,
     email_bucket: Arc<Mutex<Option<Bucket>>>,
 }
 
@@ -86,7 +133,11 @@ impl Limiter {
         Self {
             rates: Arc::new(rates),
             email: limits.email_sent,
-            buckets: Arc::new(Mutex::new(HashMap::new())),
+            buckets: Arc::new(Mutex::new(Buckets {
+                by_limit: HashMap::new(),
+                len: 0,
+                swept: Instant::now(),
+            })),
             email_bucket: Arc::new(Mutex::new(None)),
         }
     }
@@ -101,15 +152,23 @@ impl Limiter {
             .buckets
             .lock()
             .map_err(|_| Error::internal("rate limiter poisoned"))?;
-        // Forget idle clients now and then (tollbooth's expirable buckets).
-        if buckets.len() > 100_000 {
-            buckets.retain(|_, b| now.saturating_duration_since(b.at).as_secs() < 3600);
-        }
-        let bucket = buckets.entry((limit, key.to_string())).or_insert(Bucket {
-            tokens: rate.burst.max(1.0),
-            at: now,
-        });
-        if bucket.take(rate, now) {
+        buckets.sweep(&self.rates, now);
+        let per_client = buckets.by_limit.entry(limit).or_default();
+        // A known client costs no allocation; a new one gets a full bucket.
+        let allowed = match per_client.get_mut(key) {
+            Some(bucket) => bucket.take(rate, now),
+            None => {
+                let mut bucket = Bucket {
+                    tokens: rate.burst.max(1.0),
+                    at: now,
+                };
+                let allowed = bucket.take(rate, now);
+                per_client.insert(key.to_string(), bucket);
+                buckets.len += 1;
+                allowed
+            }
+        };
+        if allowed {
             Ok(())
         } else {
             Err(Error::too_many(
@@ -201,6 +260,41 @@ mod tests {
         ] {
             assert!(l.check(limit, "1.2.3.4").is_ok(), "{limit:?}");
         }
+    }
+
+    #[test]
+    fn sweeps_forget_only_refilled_buckets_and_not_on_every_request() {
+        let l = Limiter::new(&limits(2.0));
+        let mut b = l.buckets.lock().expect("lock");
+        let start = Instant::now();
+        let clients = b.by_limit.entry(Limit::Token).or_default();
+        // 1 event per hour, burst 2: a bucket refills in two hours.
+        for i in 0..=SWEEP_ABOVE {
+            clients.insert(
+                format!("10.{i}"),
+                Bucket {
+                    tokens: 0.0,
+                    at: start,
+                },
+            );
+        }
+        clients.insert(
+            "fresh".into(),
+            Bucket {
+                tokens: 0.0,
+                at: start + std::time::Duration::from_secs(7000),
+            },
+        );
+        b.len = SWEEP_ABOVE + 2;
+        b.swept = start;
+        let rates = l.rates.clone();
+        // Too soon after the last sweep: nothing is walked.
+        b.sweep(&rates, start + std::time::Duration::from_secs(1));
+        assert_eq!(b.len, SWEEP_ABOVE + 2);
+        // Two hours on, every bucket but the one touched at 7000 s has refilled.
+        b.sweep(&rates, start + std::time::Duration::from_secs(7300));
+        assert_eq!(b.len, 1);
+        assert!(b.by_limit[&Limit::Token].contains_key("fresh"));
     }
 
     #[test]
