@@ -16,9 +16,10 @@
 //! requests queue, and the next batch takes all of them (at most [`MAX_BATCH`]); a lone request
 //! on an idle server goes out at once, in a batch of one.
 
+use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::sync::{Arc, OnceLock};
 
-use bucketbase_sql::deadpool_postgres::Pool;
+use bucketbase_sql::deadpool_postgres::{Object, Pool, PoolError};
 use bucketbase_sql::Db;
 use tokio::sync::{mpsc, oneshot, Semaphore};
 use tokio_postgres::error::SqlState;
@@ -70,10 +71,49 @@ pub struct Limits {
     pub inactivity: Option<f64>,
 }
 
+/// The planner settings of the batch connections (see [`RefreshBatcher::new`]).
+pub const PLANNER_SETTINGS: &[(&str, &str)] = &[
+    ("enable_seqscan", "off"),
+    ("enable_hashjoin", "off"),
+    ("enable_mergejoin", "off"),
+];
+
+/// Where batches get their connection: the batcher's own, or the admin pool once those are
+/// refused (a pooler in front of PostgreSQL may reject startup options).
+struct Connections {
+    tuned: Option<Pool>,
+    admin: Pool,
+    tuned_refused: AtomicBool,
+}
+
+impl Connections {
+    async fn get(&self) -> Result<Object, PoolError> {
+        if let Some(tuned) = self
+            .tuned
+            .as_ref()
+            .filter(|_| !self.tuned_refused.load(Relaxed))
+        {
+            match tuned.get().await {
+                Ok(client) => return Ok(client),
+                Err(refused) => {
+                    // Only a refusal the admin pool does not share is the settings' fault.
+                    let client = self.admin.get().await?;
+                    if !self.tuned_refused.swap(true, Relaxed) {
+                        tracing::warn!(error = %refused, "refresh batches: connections with \
+                            planner settings refused; batching on the admin pool instead");
+                    }
+                    return Ok(client);
+                }
+            }
+        }
+        self.admin.get().await
+    }
+}
+
 /// The batching front of the one-statement refresh; its dispatcher task starts on first use.
 pub struct RefreshBatcher {
     sender: OnceLock<mpsc::UnboundedSender<Pending>>,
-    pool: Pool,
+    connections: Arc<Connections>,
     limits: Limits,
     sql: &'static str,
 }
@@ -88,19 +128,28 @@ impl RefreshBatcher {
     /// made while the auth tables are small (a new project, or before autovacuum's first
     /// `ANALYZE`) would otherwise scan them in full on every refresh as they grow.
     pub fn new(db: &Db, limits: Limits, sql: &'static str) -> Self {
-        let pool = bucketbase_sql::pool::connect_with_settings(
-            &db.admin_url,
-            max_in_flight(),
-            &[
-                ("enable_seqscan", "off"),
-                ("enable_hashjoin", "off"),
-                ("enable_mergejoin", "off"),
-            ],
-        )
-        .unwrap_or_else(|_| db.admin.clone());
+        Self::with_settings(db, limits, sql, PLANNER_SETTINGS)
+    }
+
+    /// [`Self::new`] with other session `settings` for the batch connections. When PostgreSQL
+    /// (or a pooler) refuses those connections while the admin pool connects, batches run on
+    /// the admin pool from then on, and a warning says so once.
+    pub fn with_settings(
+        db: &Db,
+        limits: Limits,
+        sql: &'static str,
+        settings: &[(&str, &str)],
+    ) -> Self {
+        let tuned =
+            bucketbase_sql::pool::connect_with_settings(&db.admin_url, max_in_flight(), settings)
+                .ok();
         Self {
             sender: OnceLock::new(),
-            pool,
+            connections: Arc::new(Connections {
+                tuned,
+                admin: db.admin.clone(),
+                tuned_refused: AtomicBool::new(false),
+            }),
             limits,
             sql,
         }
@@ -110,7 +159,12 @@ impl RefreshBatcher {
     pub async fn rotate(&self, request: Request) -> Outcome {
         let sender = self.sender.get_or_init(|| {
             let (sender, receiver) = mpsc::unbounded_channel();
-            tokio::spawn(dispatch(receiver, self.pool.clone(), self.limits, self.sql));
+            tokio::spawn(dispatch(
+                receiver,
+                self.connections.clone(),
+                self.limits,
+                self.sql,
+            ));
             sender
         });
         let (reply, answer) = oneshot::channel();
@@ -124,7 +178,7 @@ impl RefreshBatcher {
 /// Takes queued requests in batches, at most [`max_in_flight`] running at once.
 async fn dispatch(
     mut receiver: mpsc::UnboundedReceiver<Pending>,
-    pool: Pool,
+    connections: Arc<Connections>,
     limits: Limits,
     sql: &'static str,
 ) {
@@ -140,17 +194,22 @@ async fn dispatch(
                 Err(_) => break,
             }
         }
-        let pool = pool.clone();
+        let connections = connections.clone();
         tokio::spawn(async move {
-            run_batch(&pool, limits, sql, batch).await;
+            run_batch(&connections, limits, sql, batch).await;
             drop(slot);
         });
     }
 }
 
 /// Runs one batch and answers each of its requests.
-async fn run_batch(pool: &Pool, limits: Limits, sql: &'static str, batch: Vec<Pending>) {
-    let mut rows = match execute(pool, limits, sql, &batch).await {
+async fn run_batch(
+    connections: &Connections,
+    limits: Limits,
+    sql: &'static str,
+    batch: Vec<Pending>,
+) {
+    let mut rows = match execute(connections, limits, sql, &batch).await {
         Ok(rows) => rows,
         Err(e) => {
             // A session deleted (logout, reuse detection) while its child was inserted, a
@@ -180,12 +239,12 @@ async fn run_batch(pool: &Pool, limits: Limits, sql: &'static str, batch: Vec<Pe
 }
 
 async fn execute(
-    pool: &Pool,
+    connections: &Connections,
     limits: Limits,
     sql: &'static str,
     batch: &[Pending],
 ) -> Result<Vec<Row>, tokio_postgres::Error> {
-    let client = match pool.get().await {
+    let client = match connections.get().await {
         Ok(client) => client,
         // No connection: the locking path reports the pool's error to each request.
         Err(e) => {

@@ -311,6 +311,54 @@ async fn refreshes_queued_together_are_each_answered_as_if_alone() {
     );
 }
 
+/// When PostgreSQL (or a pooler in front of it) refuses the batch connections' settings, refreshes
+/// are still batched, on the admin pool.
+#[tokio::test]
+async fn refresh_batches_fall_back_to_the_admin_pool_when_their_settings_are_refused() {
+    use bucketbase_auth::refresh_batch::{Limits, Outcome, RefreshBatcher, Request};
+    let ctx = spawn_autoconfirm(&[]).await;
+    let s = ctx
+        .confirmed_session("refused@example.com", "secret-pw")
+        .await;
+    let url = ctx.app.db_url.clone();
+    let db = bucketbase_sql::Db {
+        request: bucketbase_sql::pool::connect(&url, 1).expect("pool"),
+        admin: bucketbase_sql::pool::connect(&url, 2).expect("pool"),
+        admin_url: url.clone(),
+    };
+    let limits = Limits {
+        timebox: None,
+        inactivity: None,
+    };
+    let batcher = RefreshBatcher::with_settings(
+        &db,
+        limits,
+        bucketbase_auth::tokens::fast_sql(),
+        &[("no_such_setting", "off")],
+    );
+    let old = s["refresh_token"].as_str().expect("rt").to_string();
+    let request = |token: &str, new_token: &str| Request {
+        token: token.into(),
+        new_token: new_token.into(),
+        user_agent: None,
+        inet: None,
+        ip: "127.0.0.1".into(),
+    };
+    for (token, new_token) in [
+        (old.as_str(), "fallback0001"),
+        ("fallback0001", "fallback0002"),
+    ] {
+        match batcher.rotate(request(token, new_token)).await {
+            Outcome::Rotated(row) => assert_eq!(row.get::<_, &str>(0), new_token),
+            Outcome::Undecided => panic!("{token} was not rotated"),
+        }
+    }
+    // The rotations were committed: the last child is the session's token.
+    let r = ctx.refresh("fallback0002").await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    assert_eq!(r.body["user"]["email"], "refused@example.com");
+}
+
 #[tokio::test]
 async fn refresh_writes_gotrues_audit_rows_and_refuses_banned_or_expired_sessions() {
     let ctx = spawn_autoconfirm(&[("GOTRUE_SESSIONS_TIMEBOX", "1h")]).await;
