@@ -50,17 +50,9 @@ impl NewUser {
         password_hash: String,
         data: &serde_json::Map<String, Value>,
     ) -> Self {
-        Self {
-            id,
-            aud: aud.to_string(),
-            role: role.to_string(),
-            email: None,
-            phone: Some(phone.to_string()),
-            password_hash,
-            app_metadata: serde_json::json!({"provider": "phone", "providers": ["phone"]}),
-            user_metadata: Value::Object(data.clone()),
-            is_anonymous: false,
-        }
+        let mut user = Self::signing_up(id, aud, role, "phone", password_hash, data);
+        user.phone = Some(phone.to_string());
+        user
     }
 
     /// A user signing up with an email address (provider `email`), with the given id.
@@ -72,14 +64,28 @@ impl NewUser {
         password_hash: String,
         data: &serde_json::Map<String, Value>,
     ) -> Self {
+        let mut user = Self::signing_up(id, aud, role, "email", password_hash, data);
+        user.email = Some(email.to_string());
+        user
+    }
+
+    /// A user of `provider` with neither email nor phone yet.
+    fn signing_up(
+        id: Uuid,
+        aud: &str,
+        role: &str,
+        provider: &str,
+        password_hash: String,
+        data: &serde_json::Map<String, Value>,
+    ) -> Self {
         Self {
             id,
             aud: aud.to_string(),
             role: role.to_string(),
-            email: Some(email.to_string()),
+            email: None,
             phone: None,
             password_hash,
-            app_metadata: serde_json::json!({"provider": "email", "providers": ["email"]}),
+            app_metadata: serde_json::json!({"provider": provider, "providers": [provider]}),
             user_metadata: Value::Object(data.clone()),
             is_anonymous: false,
         }

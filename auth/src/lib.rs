@@ -67,10 +67,7 @@ impl State {
             redirects: redirect::RedirectPolicy::new(&config.site_url, &config.uri_allow_list),
             refresh_batcher: refresh_batch::RefreshBatcher::new(
                 &db,
-                refresh_batch::Limits {
-                    timebox: config.sessions_timebox.map(|d| d.as_secs_f64()),
-                    inactivity: config.sessions_inactivity_timeout.map(|d| d.as_secs_f64()),
-                },
+                refresh_batch::Limits::from_config(&config),
                 tokens::fast_sql(),
             ),
             keys,

@@ -71,6 +71,16 @@ pub struct Limits {
     pub inactivity: Option<f64>,
 }
 
+impl Limits {
+    /// The session limits of `config`.
+    pub fn from_config(config: &crate::config::Config) -> Self {
+        Self {
+            timebox: crate::tokens::seconds(config.sessions_timebox),
+            inactivity: crate::tokens::seconds(config.sessions_inactivity_timeout),
+        }
+    }
+}
+
 /// The planner settings of the batch connections (see [`RefreshBatcher::new`]).
 pub const PLANNER_SETTINGS: &[(&str, &str)] = &[
     ("enable_seqscan", "off"),

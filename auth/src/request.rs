@@ -122,7 +122,7 @@ impl FromRequestParts<State> for RequestInfo {
     type Rejection = Error;
 
     async fn from_request_parts(parts: &mut Parts, state: &State) -> Result<Self> {
-        let header_ip = state
+        let header_value = state
             .config()
             .rate_limits
             .header
@@ -136,13 +136,13 @@ impl FromRequestParts<State> for RequestInfo {
             .extensions
             .get::<ConnectInfo<SocketAddr>>()
             .map(|c| c.0.ip().to_string());
-        let ip = header_ip
+        let ip = header_value
             .as_deref()
             .and_then(|v| v.parse::<IpAddr>().ok())
             .map(|ip| ip.to_string())
             .or(peer)
             .unwrap_or_default();
-        let limit_key = header_ip.unwrap_or_else(|| ip.clone());
+        let limit_key = header_value.unwrap_or_else(|| ip.clone());
         let external_url = match &state.config().api_external_url {
             Some(u) => u.clone(),
             None => {

@@ -290,7 +290,8 @@ pub async fn refresh(state: &State, info: &RequestInfo, token: &str) -> Result<V
     refresh_locked(state, info, token).await
 }
 
-fn seconds(d: Option<std::time::Duration>) -> Option<f64> {
+/// A configured duration in seconds, as the SQL statements take it.
+pub(crate) fn seconds(d: Option<std::time::Duration>) -> Option<f64> {
     d.map(|d| d.as_secs_f64())
 }
 
@@ -317,14 +318,24 @@ async fn rotate_fast(state: &State, info: &RequestInfo, token: &str) -> Result<O
     )))
 }
 
+/// `sql` with its `{USER}` and `{IDENTITIES}` column lists filled in.
+fn with_user_columns(sql: &str) -> String {
+    sql.replace("{USER}", USER_COLUMNS)
+        .replace("{IDENTITIES}", IDENTITIES_SUBQUERY)
+}
+
 /// [`ROTATE_FAST_SQL`] with its column lists filled in, built once: the statement cache is keyed
 /// by the text, which is hashed on every request.
 pub fn fast_sql() -> &'static str {
-    static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
-        ROTATE_FAST_SQL
-            .replace("{USER}", USER_COLUMNS)
-            .replace("{IDENTITIES}", IDENTITIES_SUBQUERY)
-    });
+    static SQL: std::sync::LazyLock<String> =
+        std::sync::LazyLock::new(|| with_user_columns(ROTATE_FAST_SQL));
+    &SQL
+}
+
+/// `LOCK_SQL` with its column lists filled in, built once.
+fn lock_sql() -> &'static str {
+    static SQL: std::sync::LazyLock<String> =
+        std::sync::LazyLock::new(|| with_user_columns(LOCK_SQL));
     &SQL
 }
 
@@ -369,10 +380,7 @@ fn refreshed_session(
 async fn refresh_locked(state: &State, info: &RequestInfo, token: &str) -> Result<Value> {
     let config = state.config();
     let mut tx = Tx::begin(&state.db().admin).await?;
-    let sql = LOCK_SQL
-        .replace("{USER}", USER_COLUMNS)
-        .replace("{IDENTITIES}", IDENTITIES_SUBQUERY);
-    let Some(row) = tx.query_opt(&sql, &[&token]).await? else {
+    let Some(row) = tx.query_opt(lock_sql(), &[&token]).await? else {
         // Either no such token, or a token whose session is gone.
         let orphan = tx
             .query_opt(
