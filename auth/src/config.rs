@@ -44,7 +44,7 @@ pub struct RateLimits {
 /// SMTP settings (`SMTP_*`).
 #[derive(Clone, Default)]
 pub struct SmtpConfig {
-    /// `SMTP_HOST`; without it mails are only logged.
+    /// `SMTP_HOST`; without it mails go to [`catcher_dir`](Self::catcher_dir) or nowhere.
     pub host: Option<String>,
     /// `SMTP_PORT` (587).
     pub port: u16,
@@ -58,6 +58,10 @@ pub struct SmtpConfig {
     pub sender_name: Option<String>,
     /// `SMTP_MAX_FREQUENCY` (60 s): minimum time between two mails of one kind to one user.
     pub max_frequency: Duration,
+    /// Without `SMTP_HOST`: the local mail catcher's folder, where `bucketbase start` keeps
+    /// every mail as an `.eml` file (as the Supabase CLI's Inbucket catches them). Without
+    /// either, mail is not sent at all, as GoTrue's no-op mailer does.
+    pub catcher_dir: Option<std::path::PathBuf>,
 }
 
 impl std::fmt::Debug for SmtpConfig {
@@ -514,6 +518,7 @@ impl Config {
                 max_frequency: env
                     .duration(&["SMTP_MAX_FREQUENCY"])?
                     .unwrap_or(Duration::from_secs(60)),
+                catcher_dir: None,
             },
             rate_limits: RateLimits {
                 header: env.get(&["RATE_LIMIT_HEADER"]).map(str::to_string),

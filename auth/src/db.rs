@@ -3,7 +3,8 @@
 //! one transaction. `BEGIN` is pipelined with the first statement and `COMMIT` with the last, so
 //! a token refresh costs two round trips.
 
-use bucketbase_sql::deadpool_postgres::{Object, Pool};
+use bucketbase_sql::deadpool_postgres::Object;
+use bucketbase_sql::Pool;
 use tokio_postgres::types::ToSql;
 use tokio_postgres::Row;
 

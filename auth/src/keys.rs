@@ -99,11 +99,45 @@ struct Inner {
     public: Vec<PublicKey>,
     /// Tokens whose signature verified, with their claims (PostgREST's JWT cache): the time
     /// claims are checked again on every use.
-    verified: std::sync::Mutex<std::collections::HashMap<String, Value>>,
+    verified: std::sync::Mutex<VerifiedCache>,
 }
 
 /// How many verified tokens the cache keeps before it starts over.
 const VERIFIED_CACHE_SIZE: usize = 4096;
+/// The bytes the cache may hold (as estimated by [`cache_cost`]) before it starts over.
+const VERIFIED_CACHE_BYTES: usize = 16 << 20;
+/// Tokens longer than this are verified on every use and never cached: a token carrying the
+/// maximum user metadata (~88 KB) would otherwise cost ~110 KB of cache each.
+const MAX_CACHED_TOKEN: usize = 8 << 10;
+
+/// Verified tokens and their claims, bounded by count and by estimated bytes.
+#[derive(Default)]
+struct VerifiedCache {
+    claims: std::collections::HashMap<String, Value>,
+    bytes: usize,
+}
+
+/// What one cached token costs: the key, plus its decoded claims, which take about as many
+/// bytes again as the token's text (measured: ~1.25x for large metadata), so twice its length.
+fn cache_cost(token: &str) -> usize {
+    token.len() * 2 + 64
+}
+
+impl VerifiedCache {
+    fn insert(&mut self, token: &str, claims: Value) {
+        if token.len() > MAX_CACHED_TOKEN {
+            return;
+        }
+        let cost = cache_cost(token);
+        if self.claims.len() >= VERIFIED_CACHE_SIZE || self.bytes + cost > VERIFIED_CACHE_BYTES {
+            self.claims.clear();
+            self.bytes = 0;
+        }
+        if self.claims.insert(token.to_string(), claims).is_none() {
+            self.bytes += cost;
+        }
+    }
+}
 
 /// The verified key set (cheap to clone).
 #[derive(Clone)]
@@ -144,7 +178,7 @@ impl Keys {
             hs_encode: EncodingKey::from_secret(config.jwt_secret.as_bytes()),
             public,
             config,
-            verified: std::sync::Mutex::new(std::collections::HashMap::new()),
+            verified: std::sync::Mutex::new(VerifiedCache::default()),
         })))
     }
 
@@ -180,16 +214,13 @@ impl Keys {
             .verified
             .lock()
             .ok()
-            .and_then(|cache| cache.get(token).cloned());
+            .and_then(|cache| cache.claims.get(token).cloned());
         if let Some(claims) = cached {
             return self.validate_claims(claims, now);
         }
         let claims = self.verify_signature(token)?;
         if let Ok(mut cache) = self.0.verified.lock() {
-            if cache.len() >= VERIFIED_CACHE_SIZE {
-                cache.clear();
-            }
-            cache.insert(token.to_string(), claims.clone());
+            cache.insert(token, claims.clone());
         }
         self.validate_claims(claims, now)
     }
@@ -404,6 +435,31 @@ mod tests {
         forged.push('x');
         assert_eq!(k.verify(&forged, 1_000), Err(KeyError::Signature));
         assert_eq!(k.verify(&forged, 1_000), Err(KeyError::Signature));
+    }
+
+    #[test]
+    fn the_verified_cache_is_bounded_by_bytes_and_skips_oversized_tokens() {
+        let k = keys();
+        let cached = |k: &Keys| {
+            let c = k.0.verified.lock().expect("lock");
+            (c.claims.len(), c.bytes)
+        };
+        // A token with maximum metadata verifies, but is not kept.
+        let big =
+            k.sign(&json!({"role": "authenticated", "user_metadata": {"x": "y".repeat(88_000)}}));
+        assert!(k.verify(&big, 1_000).is_ok());
+        assert!(k.verify(&big, 1_000).is_ok());
+        assert_eq!(cached(&k), (0, 0));
+        // Many mid-sized tokens never hold more than the byte budget.
+        let mut peak = 0;
+        for i in 0..3_000 {
+            let t = k.sign(&json!({"role": "authenticated", "sub": i, "pad": "p".repeat(6_000)}));
+            assert!(k.verify(&t, 1_000).is_ok());
+            peak = peak.max(cached(&k).1);
+        }
+        assert!(peak > 0 && peak <= VERIFIED_CACHE_BYTES, "peak {peak}");
+        let (count, bytes) = cached(&k);
+        assert!(count > 0 && count < 3_000, "{count} tokens, {bytes} bytes");
     }
 
     #[test]

@@ -8,7 +8,9 @@
 //! one-time code `{{ .Token }}` and the user's metadata as `{{ .Data.key }}`. Values are
 //! HTML-escaped in bodies (so links carry `&amp;`, as GoTrue's do) and not in subjects.
 //! Delivery is a minimal SMTP client over a plain TCP connection (EHLO, AUTH PLAIN/LOGIN when a
-//! user is configured, MAIL FROM, RCPT TO, DATA); without `SMTP_HOST` the message is only logged.
+//! user is configured, MAIL FROM, RCPT TO, DATA). Without `SMTP_HOST` a message goes to the
+//! local mail catcher under `bucketbase start`, and nowhere under `serve` (GoTrue's no-op mail
+//! client); its links and codes are never written to the log.
 
 pub mod template;
 mod template_cache;
@@ -287,8 +289,11 @@ impl Mailer {
     /// Delivers `msg`.
     pub async fn send(&self, msg: &Message) -> Result<()> {
         let Some(host) = self.smtp.host.as_deref() else {
-            tracing::info!(to = %msg.to, subject = %msg.subject, body = %msg.html,
-                "auth: SMTP_HOST is not set, mail not sent");
+            if let Some(dir) = &self.smtp.catcher_dir {
+                return self.catch(dir, msg).await;
+            }
+            // The body holds sign-in links and codes: it is never logged.
+            tracing::debug!(subject = %msg.subject, "auth: SMTP_HOST is not set, mail not sent");
             return Ok(());
         };
         tokio::time::timeout(Duration::from_secs(15), self.deliver(host, msg))
@@ -319,14 +324,50 @@ impl Mailer {
         command(&mut read, &mut write, &format!("MAIL FROM:<{from}>"), 250).await?;
         command(&mut read, &mut write, &format!("RCPT TO:<{}>", msg.to), 250).await?;
         command(&mut read, &mut write, "DATA", 354).await?;
-        let data = self.message_text(msg);
+        let data = self.message_text(msg, true);
         write.write_all(data.as_bytes()).await.map_err(smtp_err)?;
         command(&mut read, &mut write, ".", 250).await?;
         let _ = command(&mut read, &mut write, "QUIT", 221).await;
         Ok(())
     }
 
-    fn message_text(&self, msg: &Message) -> String {
+    /// Keeps `msg` in the local mail catcher: one `.eml` file per mail, readable by this OS
+    /// user only, since it holds sign-in links.
+    async fn catch(&self, dir: &std::path::Path, msg: &Message) -> Result<()> {
+        use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+        let name = format!(
+            "{}-{}.eml",
+            chrono::Utc::now().format("%Y%m%dT%H%M%S%.3fZ"),
+            uuid::Uuid::new_v4().simple()
+        );
+        let path = dir.join(name);
+        let text = self.message_text(msg, false);
+        let written = {
+            let path = path.clone();
+            let dir = dir.to_path_buf();
+            tokio::task::spawn_blocking(move || {
+                std::fs::DirBuilder::new()
+                    .recursive(true)
+                    .mode(0o700)
+                    .create(&dir)?;
+                let mut file = std::fs::OpenOptions::new()
+                    .write(true)
+                    .create_new(true)
+                    .mode(0o600)
+                    .open(&path)?;
+                std::io::Write::write_all(&mut file, text.as_bytes())
+            })
+            .await
+            .map_err(|e| Error::internal(format!("mail catcher: {e}")))?
+        };
+        written.map_err(|e| Error::internal(format!("mail catcher {}: {e}", dir.display())))?;
+        tracing::info!(subject = %msg.subject, file = %path.display(),
+            "auth: mail kept in the local mail catcher");
+        Ok(())
+    }
+
+    /// The message as RFC 5322 text; `dot_stuffed` for the SMTP `DATA` phase.
+    fn message_text(&self, msg: &Message, dot_stuffed: bool) -> String {
         let from = match &self.smtp.sender_name {
             Some(name) => format!("\"{}\" <{}>", name.replace('"', ""), self.smtp.admin_email),
             None => self.smtp.admin_email.clone(),
@@ -345,7 +386,7 @@ impl Mailer {
         );
         for line in msg.html.lines() {
             // Dot-stuffing (RFC 5321 §4.5.2).
-            if line.starts_with('.') {
+            if dot_stuffed && line.starts_with('.') {
                 text.push('.');
             }
             text.push_str(line);

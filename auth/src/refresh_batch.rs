@@ -19,8 +19,9 @@
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::sync::{Arc, OnceLock};
 
-use bucketbase_sql::deadpool_postgres::{Object, Pool, PoolError};
+use bucketbase_sql::deadpool_postgres::Object;
 use bucketbase_sql::Db;
+use bucketbase_sql::{DbError, Pool};
 use tokio::sync::{mpsc, oneshot, Semaphore};
 use tokio_postgres::error::SqlState;
 use tokio_postgres::Row;
@@ -97,7 +98,7 @@ struct Connections {
 }
 
 impl Connections {
-    async fn get(&self) -> Result<Object, PoolError> {
+    async fn get(&self) -> Result<Object, DbError> {
         if let Some(tuned) = self
             .tuned
             .as_ref()

@@ -122,6 +122,15 @@ impl Error {
     pub fn db(e: &bucketbase_sql::DbError, anon: bool) -> Self {
         let Some(pg) = e.as_db_error() else {
             return match e {
+                // PostgREST's `ConnectionUsageError`: no connection could be made.
+                bucketbase_sql::DbError::Unavailable { retry_after, cause } => {
+                    Error::new(503, "PGRST000", "Database connection error.")
+                        .details(cause.clone())
+                        .header(
+                            "retry-after",
+                            retry_after.as_secs_f64().ceil().max(1.0).to_string(),
+                        )
+                }
                 bucketbase_sql::DbError::Pool(_) => Error::new(
                     504,
                     "PGRST003",

@@ -76,7 +76,8 @@ fn parse_payload(
         Some((ct, e)) if !e.is_empty() && e != "application/json" && e != "*/*" => {
             return Err(Error::body(format!("Content-Type not acceptable: {ct}")));
         }
-        _ if text.trim().is_empty() && write == Write::Insert => Value::Object(Default::default()),
+        // PostgREST's `getPayload`: an empty body is "Empty or invalid json" for writes; `{}`
+        // and `[{}]` are rows of column defaults.
         _ => serde_json::from_str(text).map_err(|_| Error::body("Empty or invalid json"))?,
     };
     let rows: Vec<serde_json::Map<String, Value>> = match value {
@@ -667,6 +668,22 @@ fn insert_sql(
     let missing_default = req.prefer.missing_default;
     let columns: Vec<&String> = p.columns.iter().collect();
     let json = sql.bind(p.json.clone());
+    if columns.is_empty() {
+        // `{}`, `[{}]`, `[{}, {}]`: one row of column defaults per element, as PostgREST's
+        // `fromJsonBodyF` with no fields (`INSERT INTO t SELECT FROM …`).
+        let mut statement = format!(
+            "INSERT INTO {target} SELECT FROM jsonb_array_elements({json}::jsonb) AS \"pgrst_elem\"(j)"
+        );
+        if let Some((_, conflict)) = upsert.filter(|(_, c)| !c.is_empty()) {
+            let target_cols: Vec<String> = conflict.iter().map(|c| ident(c)).collect();
+            statement.push_str(&format!(
+                " ON CONFLICT ({}) DO NOTHING",
+                target_cols.join(", ")
+            ));
+        }
+        statement.push_str(&format!(" RETURNING {returning}"));
+        return Ok(Some(statement));
+    }
     // With `missing=default`, as PostgREST's `fromJsonBodyF`: every row is laid over an object
     // of the columns' defaults (so a sequence advances once per row, as upstream).
     let element = if missing_default {
@@ -689,12 +706,7 @@ fn insert_sql(
     } else {
         "\"pgrst_elem\".j".to_string()
     };
-    let mut statement = if columns.is_empty() {
-        if p.rows.len() != 1 {
-            return Err(Error::body("All object keys must match"));
-        }
-        format!("INSERT INTO {target} DEFAULT VALUES")
-    } else {
+    let mut statement = {
         let col_list: Vec<String> = columns.iter().map(|c| ident(c)).collect();
         let values: Vec<String> = columns
             .iter()
@@ -706,7 +718,7 @@ fn insert_sql(
             values.join(", ")
         )
     };
-    if !conds.is_empty() && !columns.is_empty() {
+    if !conds.is_empty() {
         statement.push_str(&format!(" WHERE {}", conds.join(" AND ")));
     }
     if let Some((resolution, conflict)) = upsert {

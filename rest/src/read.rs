@@ -120,7 +120,7 @@ pub fn read_response(
     if req.media.is_object() && outcome.page != 1 {
         return Err(singular_error(outcome.page));
     }
-    let upper = offset + outcome.page - 1;
+    let upper = offset.saturating_add(outcome.page) - 1;
     let mut status = 200;
     if let Some(total) = outcome.total {
         if offset > total && !(offset == 0 && total == 0) {

@@ -181,6 +181,10 @@ impl ApiRequest {
 
 /// Intersects the `Range` header (`first-last` or `first-`, PostgREST's `rangeParse`; anything
 /// else means all rows) with the root `limit`/`offset`, as `getRanges` does for GET.
+///
+/// PostgREST computes ranges with unbounded integers and renders them into `LIMIT`/`OFFSET`,
+/// where PostgreSQL rejects what does not fit a `bigint`; the arithmetic here is in `i128`
+/// (header numbers are capped far above `i64::MAX` first) and answers that same 400.
 fn apply_range_header(query: &mut QueryParams, headers: &HeaderMap) -> Result<(), Error> {
     let Some(header) = headers.get("range").and_then(|v| v.to_str().ok()) else {
         return Ok(());
@@ -194,19 +198,19 @@ fn apply_range_header(query: &mut QueryParams, headers: &HeaderMap) -> Result<()
         .iter()
         .rev()
         .find(|(p, _)| *p == root)
-        .map(|x| x.1);
+        .map(|x| i128::from(x.1));
     let offset = query
         .offset
         .iter()
         .rev()
         .find(|(p, _)| *p == root)
-        .map_or(0, |x| x.1);
+        .map_or(0, |x| i128::from(x.1));
     // `limit=0` bypasses the header: the empty page PostgREST answers with `[]`.
     if limit == Some(0) {
         return Ok(());
     }
     let header_empty = upper.is_some_and(|u| u < lower);
-    let param_upper = limit.map(|l| offset.saturating_add(l) - 1);
+    let param_upper = limit.map(|l| offset + l - 1);
     let new_lower = lower.max(offset);
     let new_upper = match (upper, param_upper) {
         (Some(a), Some(b)) => Some(a.min(b)),
@@ -222,29 +226,35 @@ fn apply_range_header(query: &mut QueryParams, headers: &HeaderMap) -> Result<()
             Error::new(416, "PGRST103", "Requested range not satisfiable").details(details),
         );
     }
+    let bigint = |n: i128| i64::try_from(n).map_err(|_| bigint_out_of_range());
+    let new_limit = new_upper.map(|u| bigint(u - new_lower + 1)).transpose()?;
+    let new_offset = bigint(new_lower)?;
     query.offset.retain(|(p, _)| *p != root);
     query.limit.retain(|(p, _)| *p != root);
-    query.offset.push((root.clone(), new_lower));
-    if let Some(u) = new_upper {
-        query.limit.push((root, u - new_lower + 1));
+    query.offset.push((root.clone(), new_offset));
+    if let Some(l) = new_limit {
+        query.limit.push((root, l));
     }
     Ok(())
 }
 
-/// `^([0-9]+)-([0-9]*)$`: the first row and, when given, the last.
-fn parse_range(header: &str) -> Option<(i64, Option<i64>)> {
+/// What PostgreSQL answers (and PostgREST passes on) for a `LIMIT`/`OFFSET` past `bigint`.
+fn bigint_out_of_range() -> Error {
+    Error::new(400, "22003", "bigint out of range")
+}
+
+/// `^([0-9]+)-([0-9]*)$`: the first row and, when given, the last. Numbers too long for `i128`
+/// are capped at 10^30, which is past every `bigint` and so still answers "out of range".
+fn parse_range(header: &str) -> Option<(i128, Option<i128>)> {
     let (a, b) = header.split_once('-')?;
     let digits = |s: &str| !s.is_empty() && s.bytes().all(|c| c.is_ascii_digit());
     if !digits(a) || !(b.is_empty() || digits(b)) {
         return None;
     }
-    let lower = a.parse().ok()?;
-    let upper = if b.is_empty() {
-        None
-    } else {
-        Some(b.parse().ok()?)
-    };
-    Some((lower, upper))
+    const CAP: i128 = 1_000_000_000_000_000_000_000_000_000_000;
+    let number = |s: &str| s.parse::<i128>().map_or(CAP, |n| n.min(CAP));
+    let upper = (!b.is_empty()).then(|| number(b));
+    Some((number(a), upper))
 }
 
 /// PostgREST's `qsCanonical`: the decoded parameters sorted by name (stable), values of a
@@ -491,14 +501,7 @@ mod tests {
     fn range_header_grammar() {
         assert_eq!(parse_range("0-9"), Some((0, Some(9))));
         assert_eq!(parse_range("5-"), Some((5, None)));
-        for bad in [
-            "items=0-9",
-            "-5",
-            "a-b",
-            "1-2-3",
-            "",
-            "99999999999999999999-",
-        ] {
+        for bad in ["items=0-9", "-5", "a-b", "1-2-3", ""] {
             assert_eq!(parse_range(bad), None, "{bad}");
         }
     }
@@ -515,5 +518,37 @@ mod tests {
         h.insert("range", "4-1".parse().expect("value"));
         let e = apply_range_header(&mut QueryParams::default(), &h).expect_err("416");
         assert_eq!((e.status.as_u16(), e.code.as_str()), (416, "PGRST103"));
+    }
+
+    #[test]
+    fn range_header_numbers_past_bigint_answer_postgres_400() {
+        // PostgREST renders `LIMIT 9223372036854775808`; PostgreSQL answers 22003.
+        for header in [
+            "0-9223372036854775807",
+            "99999999999999999999-",
+            "9223372036854775808-9223372036854775809",
+            "0-999999999999999999999999999999999999999999999999",
+        ] {
+            let mut h = HeaderMap::new();
+            h.insert("range", header.parse().expect("value"));
+            let e = apply_range_header(&mut QueryParams::default(), &h).expect_err(header);
+            assert_eq!(
+                (e.status.as_u16(), e.code.as_str()),
+                (400, "22003"),
+                "{header}"
+            );
+        }
+        // The largest range that fits is kept as it is.
+        let mut q = QueryParams::default();
+        let mut h = HeaderMap::new();
+        h.insert("range", "1-9223372036854775807".parse().expect("value"));
+        apply_range_header(&mut q, &h).expect("fits");
+        assert_eq!(q.limit, vec![(Vec::new(), i64::MAX)]);
+        // A huge upper bound intersected with a small limit fits again.
+        let mut q = QueryParams::default();
+        q.limit.push((Vec::new(), 5));
+        h.insert("range", "0-99999999999999999999".parse().expect("value"));
+        apply_range_header(&mut q, &h).expect("intersected");
+        assert_eq!(q.limit, vec![(Vec::new(), 5)]);
     }
 }

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use axum::extract::State;
-use axum::http::{header, HeaderName, Method, StatusCode};
+use axum::http::{header, StatusCode};
 use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::{Json, Router};
@@ -14,7 +14,6 @@ use bucketbase_auth::{KeyConfig, Keys};
 use bucketbase_sql::pool::{connect, with_user};
 use bucketbase_sql::Db;
 use tokio::net::TcpListener;
-use tower_http::cors::{AllowHeaders, AllowOrigin, CorsLayer};
 
 use crate::Config;
 
@@ -51,59 +50,50 @@ pub async fn bind(host: &str, port: u16) -> anyhow::Result<TcpListener> {
     })
 }
 
+/// Gives `authenticator` the admin URL's password (see
+/// [`bucketbase_sql::migrate::set_authenticator_password`]); a failure is only logged, since
+/// the request pool's first connection says plainly whether logging in works.
+pub async fn prepare_authenticator(database_url: &str) {
+    if let Err(e) = bucketbase_sql::migrate::set_authenticator_password(database_url).await {
+        tracing::warn!(error = %e, "cannot set the password of the authenticator role");
+    }
+}
+
 #[derive(Clone)]
 struct HealthState {
     db: Db,
 }
 
-async fn health(State(state): State<HealthState>) -> impl IntoResponse {
+/// `"ok"` when `pool` hands out a connection that answers `select 1` within 2 s.
+async fn pool_health(pool: &bucketbase_sql::Pool) -> &'static str {
     let ok = async {
-        let client = state.db.admin.get().await.ok()?;
+        let client = pool.get().await.ok()?;
         client.simple_query("select 1").await.ok()
     };
     match tokio::time::timeout(Duration::from_secs(2), ok).await {
-        Ok(Some(_)) => (
-            StatusCode::OK,
-            Json(
-                serde_json::json!({"status": "ok", "version": env!("CARGO_PKG_VERSION"), "database": "ok"}),
-            ),
-        ),
-        _ => (
-            StatusCode::SERVICE_UNAVAILABLE,
-            Json(serde_json::json!({"status": "unavailable", "database": "unreachable"})),
-        ),
+        Ok(Some(_)) => "ok",
+        _ => "unreachable",
     }
 }
 
-fn cors() -> CorsLayer {
-    let expose = [
-        "content-range",
-        "content-location",
-        "content-profile",
-        "location",
-        "preference-applied",
-        "range-unit",
-        "x-supabase-api-version",
-        "x-total-count",
-        "link",
-        "proxy-status",
-    ]
-    .map(HeaderName::from_static);
-    CorsLayer::new()
-        .allow_origin(AllowOrigin::mirror_request())
-        .allow_credentials(true)
-        .allow_headers(AllowHeaders::mirror_request())
-        .allow_methods([
-            Method::GET,
-            Method::HEAD,
-            Method::POST,
-            Method::PUT,
-            Method::PATCH,
-            Method::DELETE,
-            Method::OPTIONS,
-        ])
-        .expose_headers(expose)
-        .max_age(Duration::from_secs(86400))
+/// `/health`: 200 when every pool the services depend on answers, 503 naming the one that
+/// does not otherwise.
+async fn health(State(state): State<HealthState>) -> impl IntoResponse {
+    let (admin, request) =
+        tokio::join!(pool_health(&state.db.admin), pool_health(&state.db.request));
+    let ok = admin == "ok" && request == "ok";
+    let body = serde_json::json!({
+        "status": if ok { "ok" } else { "unavailable" },
+        "version": env!("CARGO_PKG_VERSION"),
+        "database": if ok { "ok" } else { "unreachable" },
+        "pools": {"admin": admin, "request": request},
+    });
+    let status = if ok {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (status, Json(body))
 }
 
 impl Application {
@@ -137,7 +127,10 @@ impl Application {
         .context("cannot migrate the database (check DATABASE_URL and that the server is up)")?;
         let request_url = match &config.request_url {
             Some(url) => url.clone(),
-            None => with_user(database_url, "authenticator")?,
+            None => {
+                prepare_authenticator(database_url).await;
+                with_user(database_url, "authenticator")?
+            }
         };
         tracing::debug!(
             elapsed_ms = started.elapsed().as_millis() as u64,
@@ -148,6 +141,20 @@ impl Application {
             admin: connect(database_url, config.admin_pool_size)?,
             admin_url: database_url.to_string(),
         };
+        // A request pool that cannot log in would answer every REST call with a timeout:
+        // refuse to start instead, with the reason.
+        drop(db.request.get().await.map_err(|e| {
+            anyhow::anyhow!(
+                "the request pool cannot connect to the database ({}): {e}; set PGRST_DB_URI to \
+                 a login role that can, or let `bucketbase migrate` give `authenticator` the \
+                 password of DATABASE_URL",
+                if config.request_url.is_some() {
+                    "PGRST_DB_URI"
+                } else {
+                    "DATABASE_URL as authenticator"
+                }
+            )
+        })?);
         let anon_key = config
             .anon_key
             .clone()
@@ -176,13 +183,24 @@ impl Application {
         rest.reload_schema()
             .await
             .context("cannot load the schema cache")?;
-        let auth_config = bucketbase_auth::Config::from_env(
+        let mut auth_config = bucketbase_auth::Config::from_env(
             &config.env,
             &config.site_url,
             config.api_external_url.as_deref(),
             config.jwt_expiry,
         )
         .map_err(anyhow::Error::msg)?;
+        if auth_config.smtp.host.is_none() {
+            auth_config.smtp.catcher_dir = config.mail_catcher_dir.clone();
+            match &config.mail_catcher_dir {
+                Some(dir) => tracing::info!(dir = %dir.display(),
+                    "SMTP_HOST is not set: mail goes to the local mail catcher"),
+                None => tracing::warn!(
+                    "SMTP_HOST is not set: confirmation, recovery, invite and magic-link mails \
+                     are not sent (as GoTrue without a mailer); set SMTP_HOST to send them"
+                ),
+            }
+        }
         tracing::debug!(
             elapsed_ms = started.elapsed().as_millis() as u64,
             "schema cache loaded"
@@ -207,7 +225,7 @@ impl Application {
                 "/functions/v1",
                 bucketbase_functions::router(bucketbase_functions::State::default()),
             )
-            .layer(cors())
+            .layer(config.cors.layer())
             .layer(axum::middleware::map_response(
                 |mut res: axum::response::Response| async move {
                     res.headers_mut()

@@ -57,6 +57,12 @@ pub struct Config {
     /// `BUCKETBASE_DB_ADMIN_POOL`: admin pool size (default 8), which carries every auth
     /// statement.
     pub admin_pool_size: usize,
+    /// `BUCKETBASE_CORS_ALLOWED_ORIGINS` (or `PGRST_SERVER_CORS_ALLOWED_ORIGINS`) and
+    /// `BUCKETBASE_CORS_ALLOW_CREDENTIALS`: which browser origins may call the API.
+    pub cors: crate::cors::CorsConfig,
+    /// Where mail goes when `SMTP_HOST` is not set: `start` sets its data dir's `mail/`
+    /// folder (the local mail catcher); `serve` sends no mail then.
+    pub mail_catcher_dir: Option<PathBuf>,
     /// Every other variable, for services that read their own (`GOTRUE_*`, `SMTP_*`, …).
     pub env: HashMap<String, String>,
 }
@@ -203,6 +209,18 @@ impl Config {
             platform: flag("BUCKETBASE_PLATFORM", get("BUCKETBASE_PLATFORM"))?.unwrap_or(true),
             pool_size,
             admin_pool_size,
+            cors: crate::cors::CorsConfig::new(
+                list(
+                    get("BUCKETBASE_CORS_ALLOWED_ORIGINS")
+                        .or_else(|| get("PGRST_SERVER_CORS_ALLOWED_ORIGINS")),
+                ),
+                flag(
+                    "BUCKETBASE_CORS_ALLOW_CREDENTIALS",
+                    get("BUCKETBASE_CORS_ALLOW_CREDENTIALS"),
+                )?
+                .unwrap_or(false),
+            )?,
+            mail_catcher_dir: None,
             env,
         })
     }

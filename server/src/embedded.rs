@@ -73,22 +73,38 @@ fn print_ready(app: &Application, host: &str, db_url: &str, secret: &str) {
 }
 
 /// `bucketbase start`.
-pub async fn start(config: Config) -> anyhow::Result<()> {
+pub async fn start(mut config: Config) -> anyhow::Result<()> {
+    config.mail_catcher_dir = Some(config.data_dir.join("mail"));
     let listener = bind(&config.host, config.port).await?;
     let port = listener.local_addr()?.port();
-    if config.database_url.is_none() {
-        // Refuse before creating anything when the database port is taken.
-        let db_port = port
-            .checked_add(1)
-            .context("--port must leave room for the database on PORT + 1")?;
-        std::net::TcpListener::bind(("127.0.0.1", db_port)).map_err(|_| {
-            anyhow::anyhow!(
-                "port {db_port} (the database port) is already in use: stop what uses it, or \
-                 choose another --port (the database uses --port + 1)"
-            )
-        })?;
-    }
     let data_dir = config.data_dir.clone();
+    let cluster = match &config.database_url {
+        Some(_) => None,
+        None => {
+            let db_port = port
+                .checked_add(1)
+                .context("--port must leave room for the database on PORT + 1")?;
+            let cluster = Cluster::new(ClusterConfig {
+                data_dir: data_dir.join("db"),
+                port: db_port,
+                password: DB_PASSWORD.into(),
+                ephemeral: false,
+                tie_to_parent: true,
+            })
+            .await?;
+            // A postmaster left running by a server that was killed holds the port: stop it
+            // cleanly before deciding the port belongs to something else.
+            cluster.stop_leftover().await?;
+            // Refuse before creating anything when the database port is taken.
+            std::net::TcpListener::bind(("127.0.0.1", db_port)).map_err(|_| {
+                anyhow::anyhow!(
+                    "port {db_port} (the database port) is already in use: stop what uses it, or \
+                     choose another --port (the database uses --port + 1)"
+                )
+            })?;
+            Some(cluster)
+        }
+    };
     let fresh_dir = !data_dir.exists();
     std::fs::create_dir_all(&data_dir).with_context(|| {
         format!(
@@ -106,34 +122,19 @@ pub async fn start(config: Config) -> anyhow::Result<()> {
         Some(s) => s.clone(),
         None => secret_for(&data_dir).map_err(cleanup)?,
     };
-    if let Some(url) = config.database_url.clone() {
+    let Some(cluster) = cluster else {
+        let url = config.database_url.clone().unwrap_or_default();
         let app = Application::build(&config, listener, &url, &secret, true).await?;
         print_ready(&app, &config.host, &url, &secret);
         return app.run_until(shutdown_signal()).await;
-    }
-    let db_port = port
-        .checked_add(1)
-        .context("--port must leave room for the database on PORT + 1")?;
-    let cluster = Cluster::new(ClusterConfig {
-        data_dir: data_dir.join("db"),
-        port: db_port,
-        password: DB_PASSWORD.into(),
-        ephemeral: false,
-    })
-    .await
-    .map_err(|e| cleanup(e.into()))?;
+    };
     cluster
         .init_if_needed()
         .await
         .map_err(|e| cleanup(e.into()))?;
     cluster.start().await.map_err(|e| cleanup(e.into()))?;
     let db_url = cluster.url("postgres");
-    let built = async {
-        set_authenticator_password(&db_url).await?;
-        Application::build(&config, listener, &db_url, &secret, true).await
-    }
-    .await;
-    let app = match built {
+    let app = match Application::build(&config, listener, &db_url, &secret, true).await {
         Ok(app) => app,
         Err(e) => {
             let _ = cluster.stop().await;
@@ -144,28 +145,6 @@ pub async fn start(config: Config) -> anyhow::Result<()> {
     let served = app.run_until(shutdown_signal()).await;
     cluster.stop().await.context("stopping PostgreSQL")?;
     served
-}
-
-/// The embedded cluster's `authenticator` logs in with the superuser's password, as on
-/// Supabase where every service role shares `POSTGRES_PASSWORD`.
-async fn set_authenticator_password(db_url: &str) -> anyhow::Result<()> {
-    bucketbase_sql::migrate::run(
-        db_url,
-        bucketbase_sql::migrate::MigrationSets { platform: false },
-    )
-    .await
-    .context("cannot migrate the embedded database")?;
-    let (client, conn) =
-        bucketbase_sql::tokio_postgres::connect(db_url, bucketbase_sql::tokio_postgres::NoTls)
-            .await?;
-    tokio::spawn(conn);
-    client
-        .batch_execute(&format!(
-            "alter role authenticator with login password {}",
-            bucketbase_sql::quote_literal(DB_PASSWORD)
-        ))
-        .await?;
-    Ok(())
 }
 
 /// `bucketbase serve`.

@@ -4,6 +4,7 @@
 
 pub mod app;
 pub mod config;
+pub mod cors;
 pub mod embedded;
 
 pub use app::Application;

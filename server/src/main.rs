@@ -97,6 +97,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             )
             .await
             .context("migration failed")?;
+            if config.request_url.is_none() {
+                // `serve` logs in as `authenticator` with DATABASE_URL's password.
+                bucketbase_server::app::prepare_authenticator(&url).await;
+            }
             println!("applied {} migration(s)", applied.names.len());
             for name in applied.names {
                 println!("  {name}");

@@ -3,6 +3,12 @@
 //! superuser `postgres`, on its own port. It uses the PostgreSQL binaries installed on the
 //! machine (`pg_config --bindir`, then `/usr/lib/postgresql/*/bin`) and, when run as root,
 //! runs them as the `postgres` OS user, since PostgreSQL refuses to run as root.
+//!
+//! A cluster started with [`ClusterConfig::tie_to_parent`] runs `postgres` as a direct child
+//! whose parent-death signal is SIGINT (util-linux `setpriv --pdeathsig`), so a `kill -9` of
+//! the server makes PostgreSQL shut down fast instead of holding the port with parent 1. Where
+//! that is not available, and whenever a postmaster of an earlier run is still up on the same
+//! data directory, [`Cluster::start`] stops it cleanly first and starts afresh.
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -22,6 +28,11 @@ pub struct ClusterConfig {
     pub password: String,
     /// Trade durability for speed (`fsync=off`, …): for throwaway test clusters only.
     pub ephemeral: bool,
+    /// Make PostgreSQL shut down when this process dies (the parent-death signal), where the
+    /// OS allows. The thread that calls [`Cluster::start`] must live as long as the process
+    /// (the signal follows the parent thread): `bucketbase start`'s main thread does; a test
+    /// harness that starts its cluster on a short-lived test thread must not set this.
+    pub tie_to_parent: bool,
 }
 
 /// A PostgreSQL cluster on this machine, started by us.
@@ -30,6 +41,8 @@ pub struct Cluster {
     config: ClusterConfig,
     bindir: PathBuf,
     run_as: Option<OsUser>,
+    /// The postmaster, when it runs as our direct child.
+    child: std::sync::Mutex<Option<std::process::Child>>,
 }
 
 #[derive(Debug, Clone)]
@@ -126,6 +139,7 @@ impl Cluster {
             config,
             bindir,
             run_as,
+            child: std::sync::Mutex::new(None),
         })
     }
 
@@ -240,14 +254,21 @@ impl Cluster {
         Ok(())
     }
 
-    /// Starts the cluster and waits until it accepts connections.
+    /// Starts the cluster and waits until it accepts connections. A postmaster of an earlier
+    /// run still up on this data directory (its server was killed) is stopped cleanly first.
     pub async fn start(&self) -> Result<()> {
+        self.stop_leftover().await?;
         if std::net::TcpListener::bind(("127.0.0.1", self.config.port)).is_err() {
             return Err(DbError::Embedded(format!(
                 "port {} (the database port) is already in use: stop what uses it, or choose \
                  another --port (the database uses --port + 1)",
                 self.config.port
             )));
+        }
+        if self.config.tie_to_parent {
+            if let Some(setpriv) = setpriv() {
+                return self.start_tied(&setpriv).await;
+            }
         }
         let log = self.config.data_dir.join("postgres.log");
         let out = self
@@ -264,14 +285,112 @@ impl Cluster {
             .await
             .map_err(|e| DbError::Embedded(format!("cannot run pg_ctl: {e}")))?;
         if !out.status.success() {
-            let tail = std::fs::read_to_string(&log)
-                .map(|l| l.lines().rev().take(5).collect::<Vec<_>>().join(" | "))
-                .unwrap_or_default();
             return Err(DbError::Embedded(format!(
                 "PostgreSQL did not start: {} {}",
                 String::from_utf8_lossy(&out.stderr).trim(),
-                tail
+                self.log_tail()
             )));
+        }
+        Ok(())
+    }
+
+    /// The last lines of the cluster's log, for error messages.
+    fn log_tail(&self) -> String {
+        std::fs::read_to_string(self.config.data_dir.join("postgres.log"))
+            .map(|l| l.lines().rev().take(5).collect::<Vec<_>>().join(" | "))
+            .unwrap_or_default()
+    }
+
+    /// Runs `postgres` as our child with SIGINT as its parent-death signal, and waits until it
+    /// accepts connections.
+    async fn start_tied(&self, setpriv: &Path) -> Result<()> {
+        let log_path = self.config.data_dir.join("postgres.log");
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&log_path)
+            .map_err(|e| DbError::Embedded(format!("cannot open {}: {e}", log_path.display())))?;
+        let mut cmd = std::process::Command::new(setpriv);
+        cmd.args(["--pdeathsig", "INT"]);
+        if let Some(user) = &self.run_as {
+            chown(&log_path, user)?;
+            cmd.arg(format!("--reuid={}", user.uid))
+                .arg(format!("--regid={}", user.gid))
+                .arg("--init-groups");
+        }
+        let err_log = log
+            .try_clone()
+            .map_err(|e| DbError::Embedded(format!("cannot open the log: {e}")))?;
+        let child = cmd
+            .arg("--")
+            .arg(self.bindir.join("postgres"))
+            .arg("-D")
+            .arg(&self.config.data_dir)
+            .arg("-p")
+            .arg(self.config.port.to_string())
+            .stdin(Stdio::null())
+            .stdout(log)
+            .stderr(err_log)
+            .spawn()
+            .map_err(|e| DbError::Embedded(format!("cannot run postgres: {e}")))?;
+        *self.child.lock().unwrap_or_else(|p| p.into_inner()) = Some(child);
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(60);
+        loop {
+            let exited = self
+                .child
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .as_mut()
+                .and_then(|c| c.try_wait().ok().flatten());
+            if let Some(status) = exited {
+                return Err(DbError::Embedded(format!(
+                    "PostgreSQL did not start ({status}): {}",
+                    self.log_tail()
+                )));
+            }
+            if tokio_postgres::connect(&self.url("postgres"), tokio_postgres::NoTls)
+                .await
+                .is_ok()
+            {
+                return Ok(());
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return Err(DbError::Embedded(format!(
+                    "PostgreSQL did not accept connections within 60 s: {}",
+                    self.log_tail()
+                )));
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    }
+
+    /// The pid of a postmaster that is running on this data directory, if one is: the first
+    /// line of `postmaster.pid`, when that process exists and is a `postgres`.
+    pub fn running_postmaster(&self) -> Option<u32> {
+        let pid_file = std::fs::read_to_string(self.config.data_dir.join("postmaster.pid")).ok()?;
+        let pid: u32 = pid_file.lines().next()?.trim().parse().ok()?;
+        let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).ok()?;
+        let program = cmdline.split(|b| *b == 0).next().unwrap_or_default();
+        String::from_utf8_lossy(program)
+            .contains("postgres")
+            .then_some(pid)
+    }
+
+    /// Stops a postmaster left running on this data directory by an earlier run whose server
+    /// died (fast shutdown: it rolls back what was in flight and checkpoints), and waits for it.
+    pub async fn stop_leftover(&self) -> Result<()> {
+        let Some(pid) = self.running_postmaster() else {
+            return Ok(());
+        };
+        tracing::warn!(
+            pid,
+            data_dir = %self.config.data_dir.display(),
+            "a PostgreSQL of an earlier run is still running on this data directory: stopping it"
+        );
+        let stopped = self.stop().await;
+        // It may have finished shutting down by itself in the meantime.
+        if self.running_postmaster().is_some() {
+            return stopped;
         }
         Ok(())
     }
@@ -287,6 +406,12 @@ impl Cluster {
             .output()
             .await
             .map_err(|e| DbError::Embedded(format!("cannot run pg_ctl: {e}")))?;
+        if out.status.success() {
+            if let Some(mut child) = self.child.lock().unwrap_or_else(|p| p.into_inner()).take() {
+                // pg_ctl waited for the shutdown; this only reaps the process.
+                let _ = child.wait();
+            }
+        }
         if !out.status.success() {
             return Err(DbError::Embedded(format!(
                 "pg_ctl stop failed: {}",
@@ -320,4 +445,18 @@ impl Cluster {
 fn chown(path: &Path, user: &OsUser) -> Result<()> {
     std::os::unix::fs::chown(path, Some(user.uid), Some(user.gid))
         .map_err(|e| DbError::Embedded(format!("cannot chown {}: {e}", path.display())))
+}
+
+/// util-linux's `setpriv`, when it is installed and knows `--pdeathsig` (util-linux >= 2.33).
+fn setpriv() -> Option<PathBuf> {
+    ["/usr/bin/setpriv", "/bin/setpriv"]
+        .iter()
+        .map(PathBuf::from)
+        .find(|p| p.exists())
+        .filter(|p| {
+            std::process::Command::new(p)
+                .arg("--help")
+                .output()
+                .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains("--pdeathsig"))
+        })
 }

@@ -14,6 +14,15 @@ pub enum DbError {
     /// No connection could be taken from the pool.
     #[error("database pool: {0}")]
     Pool(#[from] deadpool_postgres::PoolError),
+    /// The database cannot be reached: the last connection attempt failed, and the next is
+    /// not due before `retry_after` (see [`crate::pool::ConnectGate`]).
+    #[error("database unavailable: {cause}")]
+    Unavailable {
+        /// When the next connection attempt is due.
+        retry_after: std::time::Duration,
+        /// The last connection failure, as the database client reported it.
+        cause: String,
+    },
     /// The connection string or pool settings are invalid.
     #[error("database configuration: {0}")]
     Config(String),

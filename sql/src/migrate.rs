@@ -34,6 +34,37 @@ pub struct Applied {
     pub names: Vec<String>,
 }
 
+/// Lets `authenticator` log in with the password of `admin_url`, as Supabase's database image
+/// gives every service role `POSTGRES_PASSWORD`: the request pool then connects with the admin
+/// URL's credentials and `authenticator` as the user. Nothing is done when the URL carries no
+/// password (trust or peer authentication needs none). Returns whether a password was set.
+pub async fn set_authenticator_password(admin_url: &str) -> Result<bool> {
+    let config: tokio_postgres::Config = admin_url
+        .parse()
+        .map_err(|e| DbError::Config(format!("invalid database URL: {e}")))?;
+    let Some(password) = config
+        .get_password()
+        .map(|p| String::from_utf8_lossy(p).into_owned())
+        .filter(|p| !p.is_empty())
+    else {
+        return Ok(false);
+    };
+    let (client, connection) = config.connect(NoTls).await?;
+    let conn_task = tokio::spawn(connection);
+    // The SCRAM verifier is computed here, as psql's `\password` does, so the password itself
+    // never crosses the connection nor reaches the server's statement log.
+    let verifier = postgres_protocol::password::scram_sha_256(password.as_bytes());
+    client
+        .batch_execute(&format!(
+            "alter role authenticator with login password {}",
+            crate::quote_literal(&verifier)
+        ))
+        .await?;
+    drop(client);
+    let _ = conn_task.await;
+    Ok(true)
+}
+
 /// Applies every pending migration to the database at `url`, then asks the schema cache to reload.
 pub async fn run(url: &str, sets: MigrationSets) -> Result<Applied> {
     let (mut client, connection) = tokio_postgres::connect(url, NoTls).await?;

@@ -14,11 +14,11 @@ use std::future::Future;
 use std::pin::{pin, Pin};
 use std::task::Poll;
 
-use deadpool_postgres::{Object, Pool};
+use deadpool_postgres::Object;
 use tokio_postgres::types::ToSql;
 use tokio_postgres::Row;
 
-use crate::Result;
+use crate::{Pool, Result};
 
 /// Everything the database learns about the caller before the statement runs.
 #[derive(Debug, Clone)]

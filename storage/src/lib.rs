@@ -51,7 +51,23 @@ impl IntoResponse for Error {
 
 /// The router, mounted by the server under the service's prefix.
 pub fn router(state: State) -> Router {
-    Router::new()
-        .fallback(|| async { Error::NotImplemented })
-        .with_state(state)
+    Router::new().fallback(not_implemented).with_state(state)
+}
+
+/// The most of a request body read before answering 501 (larger uploads get the answer and a
+/// closed connection).
+const DRAIN_LIMIT: usize = 64 << 20;
+
+/// Answers 501 after reading the request body: answering first would leave an uploading client
+/// with a broken pipe instead of the answer.
+async fn not_implemented(body: axum::body::Body) -> Error {
+    let mut frames = body.into_data_stream();
+    let mut read = 0;
+    while read < DRAIN_LIMIT {
+        match futures_util::StreamExt::next(&mut frames).await {
+            Some(Ok(chunk)) => read += chunk.len(),
+            _ => break,
+        }
+    }
+    Error::NotImplemented
 }

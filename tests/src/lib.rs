@@ -55,6 +55,7 @@ async fn start_server() -> anyhow::Result<Server> {
         port: free_port(),
         password: PASSWORD.into(),
         ephemeral: true,
+        tie_to_parent: false,
     })
     .await?;
     cluster.init_if_needed().await?;
