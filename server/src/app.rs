@@ -28,6 +28,8 @@ pub struct Handles {
     pub anon_key: String,
     /// The service-role API key (from `SERVICE_ROLE_KEY` or minted).
     pub service_role_key: String,
+    /// The REST service, for callers that reload its schema cache and wait for it (tests).
+    pub rest: bucketbase_rest::State,
 }
 
 /// A bound, configured server ready to run.
@@ -241,12 +243,13 @@ impl Application {
         Ok(Self {
             listener,
             router,
-            rest,
+            rest: rest.clone(),
             handles: Handles {
                 db,
                 keys,
                 anon_key,
                 service_role_key,
+                rest,
             },
         })
     }
