@@ -85,7 +85,7 @@ pub enum Error {
     Api(ApiError),
     /// The caller's key or token was refused.
     #[error(transparent)]
-    Key(#[from] crate::keys::KeyError),
+    Key(#[from] bucketbase_caller::KeyError),
     /// A database failure.
     #[error(transparent)]
     Db(#[from] bucketbase_sql::DbError),

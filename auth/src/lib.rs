@@ -1,7 +1,7 @@
-//! Authentication for every Bucketbase service: the JWT keys ([`keys`]), the caller extraction
-//! every service runs on each request ([`caller`]), and the GoTrue-compatible `/auth/v1` API
-//! ([`api`]): sign-up, sign-in, sessions with rotating refresh tokens, the user endpoints, email
-//! flows over SMTP, PKCE, and the admin API, all on GoTrue's `auth` schema.
+//! The GoTrue-compatible `/auth/v1` service ([`api`]): sign-up, sign-in, sessions with rotating
+//! refresh tokens, the user endpoints, email flows over SMTP, PKCE, and the admin API, all on
+//! GoTrue's `auth` schema. Tokens are signed and verified with `bucketbase_caller::Keys`, the
+//! layer every service shares; no other service depends on this crate.
 
 // The error type carries GoTrue's envelope; it only travels on the error path.
 #![allow(clippy::result_large_err)]
@@ -9,12 +9,10 @@
 pub mod accounts;
 pub mod api;
 pub mod audit;
-pub mod caller;
 pub mod config;
 pub mod db;
 pub mod error;
 pub mod hook;
-pub mod keys;
 pub mod mail;
 pub mod one_time;
 pub mod password;
@@ -27,11 +25,10 @@ pub mod user;
 
 use std::sync::Arc;
 
-pub use caller::{authenticate, Caller, KeySource};
 pub use config::Config;
 pub use error::{Error, Result};
-pub use keys::{KeyConfig, KeyError, Keys};
 
+use bucketbase_caller::Keys;
 use bucketbase_sql::Db;
 
 struct Inner {

@@ -198,32 +198,30 @@ pub struct Authed {
     pub session: Option<SessionRow>,
 }
 
-fn bearer(headers: &HeaderMap) -> Result<String> {
-    let value = headers
-        .get(axum::http::header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    let (scheme, token) = value.split_once(' ').unwrap_or((value, ""));
-    let token = token.trim();
-    if !scheme.eq_ignore_ascii_case("bearer") || token.is_empty() {
-        return Err(Error::unauthorized(
-            code::NO_AUTHORIZATION,
-            "This endpoint requires a valid Bearer token",
-        ));
-    }
-    Ok(token.to_string())
+/// GoTrue reads only `Authorization: Bearer …` (never `apikey`) on its authenticated routes.
+fn bearer(headers: &HeaderMap) -> Result<&str> {
+    bucketbase_caller::bearer_token(headers)
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| {
+            Error::unauthorized(
+                code::NO_AUTHORIZATION,
+                "This endpoint requires a valid Bearer token",
+            )
+        })
 }
 
-fn verify(state: &State, token: &str) -> Result<Value> {
-    state
-        .keys()
-        .verify(token, chrono::Utc::now().timestamp())
-        .map_err(|e| {
+/// The caller behind the bearer token, with GoTrue's `bad_jwt` answer for a bad one.
+fn caller(state: &State, token: &str) -> Result<bucketbase_caller::Caller> {
+    bucketbase_caller::identify_token(state.keys(), token, bucketbase_caller::now()).map_err(|e| {
+        if token.starts_with("sb_") {
+            Error::forbidden(code::BAD_JWT, "Invalid token")
+        } else {
             Error::forbidden(
                 code::BAD_JWT,
                 format!("invalid JWT: unable to parse or verify signature, {e}"),
             )
-        })
+        }
+    })
 }
 
 /// Authenticates the user behind the bearer token and loads user and session.
@@ -235,7 +233,7 @@ pub async fn authenticate_user(state: &State, headers: &HeaderMap, tx: &mut Tx) 
             "invalid claim: missing sub claim",
         ));
     }
-    let claims = verify(state, &token)?;
+    let claims = caller(state, token)?.claims;
     let sub = claims.get("sub").and_then(Value::as_str).unwrap_or("");
     if sub.is_empty() {
         return Err(Error::forbidden(
@@ -297,21 +295,7 @@ pub async fn authenticate_user(state: &State, headers: &HeaderMap, tx: &mut Tx) 
 
 /// Requires an admin bearer (role in `JWT_ADMIN_ROLES`, or an `sb_secret_…` key); returns the role.
 pub fn require_admin(state: &State, headers: &HeaderMap) -> Result<String> {
-    let token = bearer(headers)?;
-    let role = if token.starts_with("sb_") {
-        state
-            .keys()
-            .opaque_role(&token)
-            .map_err(|_| Error::forbidden(code::BAD_JWT, "Invalid token"))?
-            .to_string()
-    } else {
-        let claims = verify(state, &token)?;
-        claims
-            .get("role")
-            .and_then(Value::as_str)
-            .unwrap_or("")
-            .to_string()
-    };
+    let role = caller(state, bearer(headers)?)?.role;
     if state.config().jwt_admin_roles.contains(&role) {
         Ok(role)
     } else {
@@ -333,13 +317,13 @@ pub async fn require_api_key(
         .get("apikey")
         .and_then(|v| v.to_str().ok())
         .filter(|v| !v.is_empty());
-    let now = chrono::Utc::now().timestamp();
+    let valid = |key: &str| {
+        bucketbase_caller::identify_token(state.keys(), key, bucketbase_caller::now()).is_ok()
+    };
     let ok = match apikey {
-        Some(k) if k.starts_with("sb_") => state.keys().opaque_role(k).is_ok(),
-        Some(k) => state.keys().verify(k, now).is_ok(),
+        Some(k) => valid(k),
         None => match bearer(headers) {
-            Ok(t) if t.starts_with("sb_") => state.keys().opaque_role(&t).is_ok(),
-            Ok(t) => state.keys().verify(&t, now).is_ok(),
+            Ok(t) => valid(t),
             Err(_) => state.keys().config().anon_without_key,
         },
     };

@@ -5,7 +5,7 @@
 
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use bucketbase_auth::KeyError;
+use bucketbase_caller::KeyError;
 use serde_json::{json, Value};
 
 /// Result alias of the REST service.

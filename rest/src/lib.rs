@@ -27,7 +27,7 @@ use std::sync::Arc;
 
 use axum::routing::any;
 use axum::Router;
-use bucketbase_auth::Keys;
+use bucketbase_caller::Keys;
 use bucketbase_sql::Db;
 use tokio::sync::{watch, RwLock};
 

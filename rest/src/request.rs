@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use axum::http::{HeaderMap, Method, Uri};
 use axum::response::{IntoResponse, Response};
-use bucketbase_auth::Caller;
+use bucketbase_caller::Caller;
 use bucketbase_grammar::QueryParams;
 use bucketbase_sql::request_tx::{Access, RequestContext};
 use bucketbase_sql::RequestTx;
@@ -54,7 +54,7 @@ impl ApiRequest {
         root: bool,
     ) -> Result<Self, Error> {
         let now = chrono_now();
-        let caller = bucketbase_auth::authenticate(&state.0.keys, headers, now)
+        let caller = bucketbase_caller::authenticate(&state.0.keys, headers, now)
             .map_err(|e| Error::key(&e))?;
         let config = &state.0.config;
         let profile_header = if matches!(*method, Method::GET | Method::HEAD) {

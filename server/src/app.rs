@@ -10,7 +10,7 @@ use axum::http::{header, StatusCode};
 use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::{Json, Router};
-use bucketbase_auth::{KeyConfig, Keys};
+use bucketbase_caller::{KeyConfig, Keys};
 use bucketbase_sql::pool::{connect, with_user};
 use bucketbase_sql::Db;
 use tokio::net::TcpListener;

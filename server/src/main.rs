@@ -113,7 +113,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 .clone()
                 .or_else(|| embedded::read_secret(&config.data_dir))
                 .context("JWT_SECRET is not set and no data dir holds one")?;
-            let keys = bucketbase_auth::Keys::new(bucketbase_auth::KeyConfig {
+            let keys = bucketbase_caller::Keys::new(bucketbase_caller::KeyConfig {
                 jwt_secret: secret,
                 ..Default::default()
             })

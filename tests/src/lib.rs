@@ -173,7 +173,7 @@ pub struct TestApp {
     /// The superuser URL of the test's database.
     pub db_url: String,
     /// The server's JWT keys (to mint user tokens).
-    pub keys: bucketbase_auth::Keys,
+    pub keys: bucketbase_caller::Keys,
     /// An HTTP client.
     pub http: reqwest::Client,
 }

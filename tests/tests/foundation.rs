@@ -233,7 +233,7 @@ async fn bad_tokens_get_postgrest_401s() {
     assert_eq!(body["code"], "PGRST301");
 
     // wrong key
-    let other = bucketbase_auth::Keys::new(bucketbase_auth::KeyConfig {
+    let other = bucketbase_caller::Keys::new(bucketbase_caller::KeyConfig {
         jwt_secret: "a-completely-different-secret-of-enough-length".into(),
         ..Default::default()
     })

@@ -71,6 +71,41 @@ pub enum KeyError {
     UnknownApiKey,
 }
 
+/// Why the key configuration cannot be used (at start-up).
+#[derive(Debug, Clone, Error, PartialEq, Eq)]
+pub enum KeyConfigError {
+    /// `JWT_SECRET` is shorter than HS256 needs.
+    #[error("JWT_SECRET must be at least 32 characters long")]
+    ShortSecret,
+    /// The JWKS text does not parse.
+    #[error("the JWKS (JWT_JWKS / JWT_JWKS_FILE) is not valid JSON: {0}")]
+    JwksJson(String),
+    /// A JWK lacks a field its key type needs.
+    #[error("JWK {kid:?} lacks \"{field}\"")]
+    MissingField {
+        /// The key's `kid`.
+        kid: Option<String>,
+        /// The missing member.
+        field: String,
+    },
+    /// A JWK's key material does not decode.
+    #[error("JWK {kid:?}: {reason}")]
+    BadKey {
+        /// The key's `kid`.
+        kid: Option<String>,
+        /// What the decoder said.
+        reason: String,
+    },
+    /// A JWK of a key type other than RSA, EC or oct.
+    #[error("JWK {kid:?} has unsupported kty {kty:?}")]
+    UnsupportedKty {
+        /// The key's `kid`.
+        kid: Option<String>,
+        /// Its `kty`.
+        kty: String,
+    },
+}
+
 impl KeyError {
     /// True for claim-validation failures (PostgREST `PGRST303`), false for decoding/signature
     /// failures (`PGRST301`).
@@ -154,15 +189,14 @@ impl std::fmt::Debug for Keys {
 
 impl Keys {
     /// Builds the key set; fails with a readable message on a bad JWKS or a short secret.
-    pub fn new(config: KeyConfig) -> Result<Self, String> {
+    pub fn new(config: KeyConfig) -> Result<Self, KeyConfigError> {
         if config.jwt_secret.len() < 32 {
-            return Err("JWT_SECRET must be at least 32 characters long".to_string());
+            return Err(KeyConfigError::ShortSecret);
         }
         let mut public = Vec::new();
         if let Some(text) = &config.jwks {
-            let parsed: Value = serde_json::from_str(text).map_err(|e| {
-                format!("the JWKS (JWT_JWKS / JWT_JWKS_FILE) is not valid JSON: {e}")
-            })?;
+            let parsed: Value =
+                serde_json::from_str(text).map_err(|e| KeyConfigError::JwksJson(e.to_string()))?;
             let list = match parsed.get("keys") {
                 Some(Value::Array(keys)) => keys.clone(),
                 _ => vec![parsed],
@@ -352,18 +386,24 @@ fn constant_time_eq(a: &str, b: &str) -> bool {
             == 0
 }
 
-fn public_key_from_jwk(jwk: &Value) -> Result<Option<PublicKey>, String> {
+fn public_key_from_jwk(jwk: &Value) -> Result<Option<PublicKey>, KeyConfigError> {
     let kty = jwk.get("kty").and_then(Value::as_str).unwrap_or_default();
     let kid = jwk.get("kid").and_then(Value::as_str).map(str::to_string);
     let field = |name: &str| {
         jwk.get(name)
             .and_then(Value::as_str)
-            .ok_or_else(|| format!("JWK {kid:?} lacks \"{name}\""))
+            .ok_or_else(|| KeyConfigError::MissingField {
+                kid: kid.clone(),
+                field: name.to_string(),
+            })
+    };
+    let bad = |e: jsonwebtoken::errors::Error| KeyConfigError::BadKey {
+        kid: kid.clone(),
+        reason: e.to_string(),
     };
     match kty {
         "RSA" => {
-            let key = DecodingKey::from_rsa_components(field("n")?, field("e")?)
-                .map_err(|e| format!("JWK {kid:?}: {e}"))?;
+            let key = DecodingKey::from_rsa_components(field("n")?, field("e")?).map_err(bad)?;
             let algorithm = match jwk.get("alg").and_then(Value::as_str) {
                 Some("RS384") => Algorithm::RS384,
                 Some("RS512") => Algorithm::RS512,
@@ -376,8 +416,7 @@ fn public_key_from_jwk(jwk: &Value) -> Result<Option<PublicKey>, String> {
             }))
         }
         "EC" => {
-            let key = DecodingKey::from_ec_components(field("x")?, field("y")?)
-                .map_err(|e| format!("JWK {kid:?}: {e}"))?;
+            let key = DecodingKey::from_ec_components(field("x")?, field("y")?).map_err(bad)?;
             let algorithm = match jwk.get("crv").and_then(Value::as_str) {
                 Some("P-384") => Algorithm::ES384,
                 _ => Algorithm::ES256,
@@ -390,7 +429,10 @@ fn public_key_from_jwk(jwk: &Value) -> Result<Option<PublicKey>, String> {
         }
         // Symmetric keys in a Supabase JWKS carry the legacy secret, which JWT_SECRET already is.
         "oct" => Ok(None),
-        other => Err(format!("JWK {kid:?} has unsupported kty {other:?}")),
+        other => Err(KeyConfigError::UnsupportedKty {
+            kid,
+            kty: other.to_string(),
+        }),
     }
 }
 

@@ -47,30 +47,18 @@ fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers.get(name).and_then(|v| v.to_str().ok())
 }
 
-/// Identifies the caller from `apikey` and `Authorization: Bearer …` at time `now`.
-pub fn authenticate(keys: &Keys, headers: &HeaderMap, now: i64) -> Result<Caller, KeyError> {
-    let bearer = header(headers, "authorization").and_then(|h| {
+/// The token of `Authorization: Bearer <token>` (scheme case-insensitive, token trimmed; it may
+/// be empty), or `None` when there is no such header.
+pub fn bearer_token(headers: &HeaderMap) -> Option<&str> {
+    header(headers, "authorization").and_then(|h| {
         let (scheme, rest) = h.split_once(' ').unwrap_or((h, ""));
         scheme.eq_ignore_ascii_case("bearer").then(|| rest.trim())
-    });
-    let token = match (bearer, header(headers, "apikey")) {
-        // `Bearer sb_…` is normal supabase-js traffic with opaque keys: fall back to apikey
-        // only when the bearer is opaque too (the gateway's rule).
-        (Some(t), _) if !t.starts_with("sb_") => t,
-        (Some(t), apikey) => apikey.filter(|k| !k.is_empty()).unwrap_or(t),
-        (None, Some(k)) if !k.is_empty() => k,
-        (None, _) => {
-            if keys.config().anon_without_key {
-                return Ok(Caller {
-                    role: "anon".into(),
-                    claims: json!({"role": "anon"}),
-                    source: KeySource::None,
-                    token: None,
-                });
-            }
-            return Err(KeyError::Missing);
-        }
-    };
+    })
+}
+
+/// The caller behind `token` alone: an opaque `sb_…` key mapped to its role, or a verified JWT
+/// whose `role` claim (default `anon`) names the role.
+pub fn identify_token(keys: &Keys, token: &str, now: i64) -> Result<Caller, KeyError> {
     if token.starts_with("sb_") {
         let role = keys.opaque_role(token)?;
         return Ok(Caller {
@@ -98,10 +86,72 @@ pub fn authenticate(keys: &Keys, headers: &HeaderMap, now: i64) -> Result<Caller
     })
 }
 
+/// Identifies the caller from `apikey` and `Authorization: Bearer …` at time `now`.
+pub fn authenticate(keys: &Keys, headers: &HeaderMap, now: i64) -> Result<Caller, KeyError> {
+    let bearer = bearer_token(headers);
+    let token = match (bearer, header(headers, "apikey")) {
+        // `Bearer sb_…` is normal supabase-js traffic with opaque keys: fall back to apikey
+        // only when the bearer is opaque too (the gateway's rule).
+        (Some(t), _) if !t.starts_with("sb_") => t,
+        (Some(t), apikey) => apikey.filter(|k| !k.is_empty()).unwrap_or(t),
+        (None, Some(k)) if !k.is_empty() => k,
+        (None, _) => {
+            if keys.config().anon_without_key {
+                return Ok(Caller {
+                    role: "anon".into(),
+                    claims: json!({"role": "anon"}),
+                    source: KeySource::None,
+                    token: None,
+                });
+            }
+            return Err(KeyError::Missing);
+        }
+    };
+    identify_token(keys, token, now)
+}
+
+/// `request.headers` as PostgREST sets it: a JSON object of the headers with lower-cased names
+/// (a repeated header keeps its last value), cookies excluded.
+pub fn request_headers_json(headers: &HeaderMap) -> String {
+    let mut map = serde_json::Map::new();
+    for (name, value) in headers {
+        if name == "cookie" {
+            continue;
+        }
+        if let Ok(v) = value.to_str() {
+            map.insert(name.as_str().to_string(), Value::String(v.to_string()));
+        }
+    }
+    Value::Object(map).to_string()
+}
+
+impl Caller {
+    /// The per-request database settings for this caller, as PostgREST sets them before every
+    /// statement: role, claims, `request.method`, `request.path`, `request.headers`, and the
+    /// `search_path` (already quoted and comma-separated).
+    pub fn request_context(
+        &self,
+        method: &http::Method,
+        path: &str,
+        headers: &HeaderMap,
+        search_path: String,
+    ) -> bucketbase_sql::RequestContext {
+        bucketbase_sql::RequestContext {
+            role: self.role.clone(),
+            claims: self.claims.clone(),
+            method: method.to_string(),
+            path: path.to_string(),
+            headers: request_headers_json(headers),
+            search_path,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::keys::KeyConfig;
+    use bucketbase_sql::RequestContext;
 
     fn keys(anon_without_key: bool) -> Keys {
         Keys::new(KeyConfig {
@@ -199,5 +249,51 @@ mod tests {
             authenticate(&k, &headers(&[("authorization", "Bearer ")]), 0).err(),
             Some(KeyError::Empty)
         );
+    }
+
+    #[test]
+    fn request_context_carries_role_claims_and_headers_without_cookies() {
+        let k = keys(false);
+        let token = k.sign(&json!({"role": "authenticated", "sub": "u1"}));
+        let bearer = format!("Bearer {token}");
+        let h = headers(&[
+            ("authorization", &bearer),
+            ("cookie", "session=secret"),
+            ("x-client-info", "supabase-js/2"),
+        ]);
+        let c = authenticate(&k, &h, 0).expect("caller");
+        let RequestContext {
+            role,
+            claims,
+            method,
+            path,
+            headers,
+            search_path,
+        } = c.request_context(&http::Method::PATCH, "/todos", &h, "\"public\"".into());
+        assert_eq!(
+            (role.as_str(), method.as_str(), path.as_str()),
+            ("authenticated", "PATCH", "/todos")
+        );
+        assert_eq!(claims["sub"], "u1");
+        assert_eq!(search_path, "\"public\"");
+        let headers: Value = serde_json::from_str(&headers).expect("json");
+        assert_eq!(headers["x-client-info"], "supabase-js/2");
+        assert!(
+            headers.get("cookie").is_none(),
+            "cookies stay out of request.headers"
+        );
+    }
+
+    #[test]
+    fn bearer_token_reads_the_scheme_case_insensitively() {
+        assert_eq!(
+            bearer_token(&headers(&[("authorization", "bearer  abc ")])),
+            Some("abc")
+        );
+        assert_eq!(
+            bearer_token(&headers(&[("authorization", "Basic abc")])),
+            None
+        );
+        assert_eq!(bearer_token(&HeaderMap::new()), None);
     }
 }
