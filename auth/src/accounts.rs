@@ -9,13 +9,13 @@ use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
-use crate::db::Tx;
 use crate::error::{code, Error, Result};
 use crate::mail::{MailData, MailKind};
 use crate::one_time::{self, TokenType, PKCE_PREFIX};
 use crate::request::RequestInfo;
 use crate::user::{self, User};
 use crate::State;
+use bucketbase_sql::ServiceTx;
 
 /// A user about to be inserted.
 #[derive(Debug, Clone)]
@@ -136,7 +136,7 @@ fn identity_data(user_id: Uuid, field: &str, value: &str, data: &Map<String, Val
 
 /// Confirms the phone number of `user_id` (GoTrue's `ConfirmPhone`): `phone_confirmed_at`, and
 /// `phone_verified` in the metadata and the phone identity.
-pub async fn confirm_phone(tx: &mut Tx, user_id: Uuid) -> Result<()> {
+pub async fn confirm_phone(tx: &mut ServiceTx, user_id: Uuid) -> Result<()> {
     tx.query(
         "with u as (
            update auth.users set phone_confirmed_at = coalesce(phone_confirmed_at, now()),
@@ -154,7 +154,7 @@ pub async fn confirm_phone(tx: &mut Tx, user_id: Uuid) -> Result<()> {
 }
 
 /// Inserts `u` into `auth.users` (empty token columns as GoTrue writes them).
-pub async fn insert_user(tx: &mut Tx, u: &NewUser) -> Result<()> {
+pub async fn insert_user(tx: &mut ServiceTx, u: &NewUser) -> Result<()> {
     tx.query(
         "insert into auth.users (instance_id, id, aud, role, email, encrypted_password, \
            raw_app_meta_data, raw_user_meta_data, created_at, updated_at, phone, is_anonymous, \
@@ -184,7 +184,7 @@ pub fn email_identity_data(user_id: Uuid, email: &str, data: &Map<String, Value>
 
 /// Inserts an identity unless the user already has one for `provider`.
 pub async fn ensure_identity(
-    tx: &mut Tx,
+    tx: &mut ServiceTx,
     user_id: Uuid,
     provider: &str,
     data: &Value,
@@ -201,7 +201,7 @@ pub async fn ensure_identity(
 
 /// Sets `app_metadata.provider`/`providers` from the user's identities (GoTrue's
 /// `UpdateAppMetaDataProviders`).
-pub async fn update_providers(tx: &mut Tx, user_id: Uuid) -> Result<()> {
+pub async fn update_providers(tx: &mut ServiceTx, user_id: Uuid) -> Result<()> {
     tx.query(
         "update auth.users u set raw_app_meta_data = coalesce(u.raw_app_meta_data, '{}'::jsonb) \
             || jsonb_build_object('provider', p.list->0, 'providers', p.list), updated_at = now() \
@@ -217,7 +217,7 @@ pub async fn update_providers(tx: &mut Tx, user_id: Uuid) -> Result<()> {
 
 /// Confirms the email (GoTrue's `User.Confirm`): `email_confirmed_at`, empty confirmation
 /// token, `user_metadata.email_verified`, identity `email_verified`, one-time tokens cleared.
-pub async fn confirm(tx: &mut Tx, user_id: Uuid) -> Result<()> {
+pub async fn confirm(tx: &mut ServiceTx, user_id: Uuid) -> Result<()> {
     tx.query(
         "with u as (
            update auth.users set email_confirmed_at = coalesce(email_confirmed_at, now()),
@@ -237,7 +237,7 @@ pub async fn confirm(tx: &mut Tx, user_id: Uuid) -> Result<()> {
 }
 
 /// Reloads `id` inside `tx`.
-pub async fn reload(tx: &mut Tx, id: Uuid) -> Result<User> {
+pub async fn reload(tx: &mut ServiceTx, id: Uuid) -> Result<User> {
     user::find_by_id(tx, id, false)
         .await?
         .ok_or_else(|| Error::internal(format!("user {id} vanished")))
@@ -300,7 +300,7 @@ fn data(state: &State, info: &RequestInfo, user: &User, redirect: &str) -> MailD
 /// recording the token hash. `pkce` prefixes the hash for the PKCE flow.
 pub async fn send_token_mail(
     state: &State,
-    tx: &mut Tx,
+    tx: &mut ServiceTx,
     info: &RequestInfo,
     user: &User,
     kind: MailKind,
@@ -377,7 +377,7 @@ pub async fn send_token_mail(
 /// the new address and, with secure email change, one for the current address, each mailed.
 pub async fn send_email_change(
     state: &State,
-    tx: &mut Tx,
+    tx: &mut ServiceTx,
     info: &RequestInfo,
     user: &User,
     new_email: &str,

@@ -5,9 +5,9 @@
 use serde_json::{json, Value};
 use uuid::Uuid;
 
-use crate::db::Tx;
 use crate::error::Result;
 use crate::user::User;
+use bucketbase_sql::ServiceTx;
 
 /// GoTrue's audit actions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -124,7 +124,7 @@ pub const INSERT_SQL: &str =
 
 /// Writes one entry.
 pub async fn record(
-    tx: &mut Tx,
+    tx: &mut ServiceTx,
     actor: &Actor,
     action: Action,
     traits: Option<Value>,

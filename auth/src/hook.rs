@@ -23,8 +23,8 @@ use axum::http::StatusCode;
 use serde_json::{json, Map, Value};
 use uuid::Uuid;
 
-use crate::db::Tx;
 use crate::error::{code, Error, Result};
+use bucketbase_sql::ServiceTx;
 
 /// GoTrue's `DefaultTimeout` for Postgres hooks, in milliseconds.
 const TIMEOUT_MS: u32 = 2000;
@@ -79,7 +79,7 @@ impl PgFunctionHook {
     /// Runs the hook for `claims` in `tx` and returns the claims to sign.
     pub async fn custom_access_token(
         &self,
-        tx: &mut Tx,
+        tx: &mut ServiceTx,
         user_id: Uuid,
         claims: Value,
         authentication_method: &str,
@@ -133,7 +133,7 @@ impl PgFunctionHook {
 
     /// The call itself, as the `supabase_auth_admin` role (when the login role may switch to it)
     /// with a 2 s statement timeout; both settings are restored after the call.
-    async fn call(&self, tx: &mut Tx, event: &str) -> Result<Option<String>> {
+    async fn call(&self, tx: &mut ServiceTx, event: &str) -> Result<Option<String>> {
         let row = tx
             .query_one(
                 "with previous as materialized (select current_setting('statement_timeout') as t) \

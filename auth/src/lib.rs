@@ -10,7 +10,6 @@ pub mod accounts;
 pub mod api;
 pub mod audit;
 pub mod config;
-pub mod db;
 pub mod error;
 pub mod hook;
 pub mod mail;

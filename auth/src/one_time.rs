@@ -9,8 +9,8 @@ use rand::Rng;
 use sha2::{Digest, Sha224, Sha256};
 use uuid::Uuid;
 
-use crate::db::Tx;
 use crate::error::{code, Error, Result};
+use bucketbase_sql::ServiceTx;
 
 /// The prefix of token hashes issued in the PKCE flow.
 pub const PKCE_PREFIX: &str = "pkce_";
@@ -64,7 +64,7 @@ impl TokenType {
 
 /// Stores the token hash of `kind` for `user_id` (replacing the previous one of that kind).
 pub async fn store(
-    tx: &mut Tx,
+    tx: &mut ServiceTx,
     user_id: Uuid,
     kind: TokenType,
     hash: &str,
@@ -83,7 +83,11 @@ pub async fn store(
 }
 
 /// The user holding a token hash of one of `kinds`, if any.
-pub async fn find_user(tx: &mut Tx, hash: &str, kinds: &[TokenType]) -> Result<Option<Uuid>> {
+pub async fn find_user(
+    tx: &mut ServiceTx,
+    hash: &str,
+    kinds: &[TokenType],
+) -> Result<Option<Uuid>> {
     let kinds: Vec<&str> = kinds.iter().map(|k| k.as_str()).collect();
     let row = tx
         .query_opt(
@@ -96,7 +100,7 @@ pub async fn find_user(tx: &mut Tx, hash: &str, kinds: &[TokenType]) -> Result<O
 }
 
 /// Deletes every one-time token of `user_id`.
-pub async fn clear_all(tx: &mut Tx, user_id: Uuid) -> Result<()> {
+pub async fn clear_all(tx: &mut ServiceTx, user_id: Uuid) -> Result<()> {
     tx.query(
         "delete from auth.one_time_tokens where user_id = $1",
         &[&user_id],
@@ -160,7 +164,7 @@ pub fn pkce_params(challenge: Option<&str>, method: Option<&str>) -> Result<Opti
 
 /// Creates a flow state for `user_id` (GoTrue's `generateFlowState`).
 pub async fn create_flow_state(
-    tx: &mut Tx,
+    tx: &mut ServiceTx,
     pkce: &Pkce,
     provider_type: &str,
     authentication_method: &str,
@@ -186,7 +190,7 @@ pub async fn create_flow_state(
 /// Marks the latest flow state of `user_id` for `authentication_method` as issued and returns
 /// its auth code (GoTrue's `issueAuthCode`).
 pub async fn issue_auth_code(
-    tx: &mut Tx,
+    tx: &mut ServiceTx,
     user_id: Uuid,
     authentication_method: &str,
 ) -> Result<String> {

@@ -14,10 +14,10 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 use uuid::Uuid;
 
-use crate::db::Tx;
 use crate::error::{code, Error, Result};
 use crate::user::User;
 use crate::State;
+use bucketbase_sql::ServiceTx;
 
 /// GoTrue's request body limit (1 MB).
 pub const MAX_BODY: usize = 1 << 20;
@@ -225,7 +225,11 @@ fn caller(state: &State, token: &str) -> Result<bucketbase_caller::Caller> {
 }
 
 /// Authenticates the user behind the bearer token and loads user and session.
-pub async fn authenticate_user(state: &State, headers: &HeaderMap, tx: &mut Tx) -> Result<Authed> {
+pub async fn authenticate_user(
+    state: &State,
+    headers: &HeaderMap,
+    tx: &mut ServiceTx,
+) -> Result<Authed> {
     let token = bearer(headers)?;
     if token.starts_with("sb_") {
         return Err(Error::forbidden(

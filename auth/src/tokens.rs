@@ -28,12 +28,12 @@ use serde_json::{json, Value};
 use uuid::Uuid;
 
 use crate::audit::{self, Action, Actor};
-use crate::db::Tx;
 use crate::error::{code, Error, Result};
 use crate::refresh_batch;
 use crate::request::RequestInfo;
 use crate::user::{User, IDENTITIES_SUBQUERY, USER_COLUMNS};
 use crate::State;
+use bucketbase_sql::ServiceTx;
 
 /// The nil instance id GoTrue writes everywhere.
 pub const INSTANCE_ID: &str = "00000000-0000-0000-0000-000000000000";
@@ -107,7 +107,7 @@ pub fn session_body(
 /// hook (in `tx`, the transaction that writes the session) when one is configured.
 pub async fn sign_access_token(
     state: &State,
-    tx: &mut Tx,
+    tx: &mut ServiceTx,
     user: &User,
     claims: Value,
     authentication_method: &str,
@@ -142,7 +142,7 @@ const ISSUE_SQL: &str = "with s as (
 /// session, refresh token, AMR claim and `last_sign_in_at` in `tx`, and returns the Session JSON.
 pub async fn issue_session(
     state: &State,
-    tx: &mut Tx,
+    tx: &mut ServiceTx,
     info: &RequestInfo,
     user: &mut User,
     method: &str,
@@ -379,7 +379,7 @@ fn refreshed_session(
 /// The refresh with `FOR UPDATE` locks: revoked, unknown and expired tokens, and fast-path misses.
 async fn refresh_locked(state: &State, info: &RequestInfo, token: &str) -> Result<Value> {
     let config = state.config();
-    let mut tx = Tx::begin(&state.db().admin).await?;
+    let mut tx = ServiceTx::begin(&state.db().admin).await?;
     let Some(row) = tx.query_opt(lock_sql(), &[&token]).await? else {
         // Either no such token, or a token whose session is gone.
         let orphan = tx
@@ -534,9 +534,9 @@ async fn refresh_locked(state: &State, info: &RequestInfo, token: &str) -> Resul
 /// Runs `sql` in `tx`; with `commit`, the COMMIT is pipelined with it (one round trip) and the
 /// transaction ends, otherwise it stays open.
 async fn write_then_commit(
-    tx: &mut Tx,
+    tx: &mut ServiceTx,
     sql: &str,
-    params: crate::db::Params<'_>,
+    params: bucketbase_sql::Params<'_>,
     commit: bool,
 ) -> Result<()> {
     if !commit {
@@ -559,7 +559,7 @@ async fn write_then_commit(
 /// `SESSIONS_SINGLE_PER_USER` check: sessions past their `not_after`, time-box or inactivity
 /// timeout do not count).
 async fn newer_session_exists(
-    tx: &mut Tx,
+    tx: &mut ServiceTx,
     config: &crate::config::Config,
     user_id: Uuid,
     session_id: Uuid,
@@ -590,7 +590,7 @@ async fn newer_session_exists(
 
 /// Records `action` for `user` in `tx`.
 pub async fn audit_user(
-    tx: &mut Tx,
+    tx: &mut ServiceTx,
     info: &RequestInfo,
     user: &User,
     action: Action,

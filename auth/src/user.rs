@@ -8,8 +8,8 @@ use serde_json::{json, Map, Value};
 use tokio_postgres::Row;
 use uuid::Uuid;
 
-use crate::db::Tx;
 use crate::error::Result;
+use bucketbase_sql::ServiceTx;
 
 /// The columns of `auth.users` the service reads, in the order [`User::from_row`] expects.
 pub const USER_COLUMNS: &str = "u.id, u.aud, u.role, u.email, u.encrypted_password, \
@@ -330,7 +330,7 @@ pub fn user_with_identities(row: &Row, at: usize) -> Result<User> {
 }
 
 /// Loads the identities of `user`.
-pub async fn load_identities(tx: &mut Tx, user: &mut User) -> Result<()> {
+pub async fn load_identities(tx: &mut ServiceTx, user: &mut User) -> Result<()> {
     let sql = format!(
         "select {IDENTITY_COLUMNS} from auth.identities where user_id = $1 order by created_at, id"
     );
@@ -340,7 +340,7 @@ pub async fn load_identities(tx: &mut Tx, user: &mut User) -> Result<()> {
 }
 
 /// Finds a user (with identities) by id; `lock` takes the row `FOR UPDATE`.
-pub async fn find_by_id(tx: &mut Tx, id: Uuid, lock: bool) -> Result<Option<User>> {
+pub async fn find_by_id(tx: &mut ServiceTx, id: Uuid, lock: bool) -> Result<Option<User>> {
     let sql = format!(
         "select {USER_COLUMNS}, {IDENTITIES_SUBQUERY} from auth.users u where u.id = $1{}",
         if lock { " for update of u" } else { "" }
@@ -352,7 +352,7 @@ pub async fn find_by_id(tx: &mut Tx, id: Uuid, lock: bool) -> Result<Option<User
 }
 
 /// Finds a non-SSO user by phone number and audience, GoTrue's `FindUserByPhoneAndAudience`.
-pub async fn find_by_phone(tx: &mut Tx, phone: &str, aud: &str) -> Result<Option<User>> {
+pub async fn find_by_phone(tx: &mut ServiceTx, phone: &str, aud: &str) -> Result<Option<User>> {
     let sql = format!(
         "select {USER_COLUMNS}, {IDENTITIES_SUBQUERY} from auth.users u \
          where u.phone = $1 and u.aud = $2 and u.is_sso_user = false limit 1"
@@ -366,7 +366,7 @@ pub async fn find_by_phone(tx: &mut Tx, phone: &str, aud: &str) -> Result<Option
 /// Finds a non-SSO user by email (case-insensitive) and audience, GoTrue's
 /// `FindUserByEmailAndAudience`. Like GoTrue's, the query names the (nil) instance, which lets
 /// it use `users_instance_id_email_idx` instead of reading every user.
-pub async fn find_by_email(tx: &mut Tx, email: &str, aud: &str) -> Result<Option<User>> {
+pub async fn find_by_email(tx: &mut ServiceTx, email: &str, aud: &str) -> Result<Option<User>> {
     let sql = format!(
         "select {USER_COLUMNS}, {IDENTITIES_SUBQUERY} from auth.users u \
          where u.instance_id = '00000000-0000-0000-0000-000000000000' \
@@ -382,7 +382,7 @@ pub async fn find_by_email(tx: &mut Tx, email: &str, aud: &str) -> Result<Option
 /// True when another non-SSO user (not `except`) of `aud` already uses `email`, through
 /// `auth.users` or an email identity (GoTrue's `IsDuplicatedEmail`).
 pub async fn email_taken(
-    tx: &mut Tx,
+    tx: &mut ServiceTx,
     email: &str,
     aud: &str,
     except: Option<Uuid>,

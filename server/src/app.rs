@@ -121,9 +121,7 @@ impl Application {
         let started = std::time::Instant::now();
         bucketbase_sql::migrate::run(
             database_url,
-            bucketbase_sql::migrate::MigrationSets {
-                platform: config.platform,
-            },
+            &bucketbase_sql::migrate::server_sets(config.platform),
         )
         .await
         .context("cannot migrate the database (check DATABASE_URL and that the server is up)")?;

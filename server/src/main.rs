@@ -91,9 +91,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             )?;
             let applied = bucketbase_sql::migrate::run(
                 &url,
-                bucketbase_sql::migrate::MigrationSets {
-                    platform: config.platform,
-                },
+                &bucketbase_sql::migrate::server_sets(config.platform),
             )
             .await
             .context("migration failed")?;

@@ -29,6 +29,9 @@ pub enum DbError {
     /// A migration failed.
     #[error("migration failed: {0}")]
     Migration(#[from] refinery::Error),
+    /// A statement expected to return a row returned none.
+    #[error("no row returned by: {0}")]
+    NoRow(String),
     /// The embedded PostgreSQL cluster could not be prepared or started.
     #[error("{0}")]
     Embedded(String),

@@ -20,11 +20,41 @@ pub const KIT_HISTORY: &str = "bucketbase.schema_history";
 /// History table of the platform's migrations.
 pub const PLATFORM_HISTORY: &str = "bucketbase.platform_history";
 
-/// Which migration sets to apply.
-#[derive(Debug, Clone, Copy)]
-pub struct MigrationSets {
-    /// Apply the Bucket & MediaID platform schema after the kit.
-    pub platform: bool,
+/// One set of embedded migrations, applied in order and recorded in a history table of its
+/// own, so each set can be enabled later (or versioned) without reordering the others. A
+/// user's own migrations folder becomes another set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MigrationSet {
+    /// The kit: roles, the `auth`, `storage` and `realtime` schemas, grants, reload triggers.
+    Kit,
+    /// The Bucket & MediaID platform's schema, policies and functions.
+    Platform,
+}
+
+impl MigrationSet {
+    /// The table that records which of this set's migrations ran.
+    pub fn history_table(self) -> &'static str {
+        match self {
+            MigrationSet::Kit => KIT_HISTORY,
+            MigrationSet::Platform => PLATFORM_HISTORY,
+        }
+    }
+
+    fn runner(self) -> refinery::Runner {
+        match self {
+            MigrationSet::Kit => kit::migrations::runner(),
+            MigrationSet::Platform => platform::migrations::runner(),
+        }
+    }
+}
+
+/// The sets a server applies: the kit, then the platform unless it is switched off.
+pub fn server_sets(platform: bool) -> Vec<MigrationSet> {
+    let mut sets = vec![MigrationSet::Kit];
+    if platform {
+        sets.push(MigrationSet::Platform);
+    }
+    sets
 }
 
 /// What [`run`] applied.
@@ -66,7 +96,7 @@ pub async fn set_authenticator_password(admin_url: &str) -> Result<bool> {
 }
 
 /// Applies every pending migration to the database at `url`, then asks the schema cache to reload.
-pub async fn run(url: &str, sets: MigrationSets) -> Result<Applied> {
+pub async fn run(url: &str, sets: &[MigrationSet]) -> Result<Applied> {
     let (mut client, connection) = tokio_postgres::connect(url, NoTls).await?;
     let conn_task = tokio::spawn(async move {
         if let Err(e) = connection.await {
@@ -87,16 +117,10 @@ pub async fn run(url: &str, sets: MigrationSets) -> Result<Applied> {
         )
         .await?;
     let mut applied = Applied::default();
-    let report = kit::migrations::runner()
-        .set_migration_table_name(KIT_HISTORY)
-        .run_async(&mut client)
-        .await?;
-    applied
-        .names
-        .extend(report.applied_migrations().iter().map(|m| m.to_string()));
-    if sets.platform {
-        let report = platform::migrations::runner()
-            .set_migration_table_name(PLATFORM_HISTORY)
+    for set in sets {
+        let report = set
+            .runner()
+            .set_migration_table_name(set.history_table())
             .run_async(&mut client)
             .await?;
         applied
@@ -122,7 +146,7 @@ async fn recorded_version(client: &tokio_postgres::Client, table: &str) -> Resul
     if !row.get::<_, bool>(0) {
         return Ok(None);
     }
-    // `table` is one of our two constants, never user input.
+    // `table` is one of the sets' constants, never user input.
     let row = client
         .query_one(&format!("select max(version)::int8 from {table}"), &[])
         .await?;
@@ -130,17 +154,15 @@ async fn recorded_version(client: &tokio_postgres::Client, table: &str) -> Resul
 }
 
 /// True when every embedded migration of the chosen sets is already recorded.
-async fn up_to_date(client: &tokio_postgres::Client, sets: MigrationSets) -> Result<bool> {
-    let newest = |migrations: &[refinery::Migration]| {
-        migrations.iter().map(|m| i64::from(m.version())).max()
-    };
-    let kit_newest = newest(kit::migrations::runner().get_migrations());
-    if recorded_version(client, KIT_HISTORY).await? < kit_newest {
-        return Ok(false);
-    }
-    if sets.platform {
-        let platform_newest = newest(platform::migrations::runner().get_migrations());
-        if recorded_version(client, PLATFORM_HISTORY).await? < platform_newest {
+async fn up_to_date(client: &tokio_postgres::Client, sets: &[MigrationSet]) -> Result<bool> {
+    for set in sets {
+        let newest = set
+            .runner()
+            .get_migrations()
+            .iter()
+            .map(|m| i64::from(m.version()))
+            .max();
+        if recorded_version(client, set.history_table()).await? < newest {
             return Ok(false);
         }
     }

@@ -14,10 +14,10 @@ use std::future::Future;
 use std::pin::{pin, Pin};
 use std::task::Poll;
 
-use deadpool_postgres::Object;
 use tokio_postgres::types::ToSql;
 use tokio_postgres::Row;
 
+use crate::tx::TxConnection;
 use crate::{Pool, Result};
 
 /// Everything the database learns about the caller before the statement runs.
@@ -60,15 +60,14 @@ const SETTINGS_SQL: &str = "select set_config('search_path', $1, true), \
 /// or [`rollback`](Self::rollback) rolls back in the background before the connection returns
 /// to the pool.
 pub struct RequestTx {
-    client: Option<Object>,
+    conn: TxConnection,
     pending: Option<(RequestContext, Access)>,
-    open: bool,
 }
 
 impl fmt::Debug for RequestTx {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("RequestTx")
-            .field("open", &self.open)
+            .field("open", &self.conn.open)
             .finish()
     }
 }
@@ -78,15 +77,9 @@ impl RequestTx {
     pub async fn begin(pool: &Pool, ctx: RequestContext, access: Access) -> Result<Self> {
         let client = pool.get().await?;
         Ok(Self {
-            client: Some(client),
+            conn: TxConnection::new(client),
             pending: Some((ctx, access)),
-            open: false,
         })
-    }
-
-    fn client(&self) -> &Object {
-        // The client is only taken out by `Drop`.
-        self.client.as_ref().expect("client present until drop")
     }
 
     /// Runs `sql` inside the transaction; the first call also sends `BEGIN` and the settings in
@@ -112,11 +105,11 @@ impl RequestTx {
     ) -> Result<Vec<Row>> {
         let pending = self.pending.take();
         // Borrow the field, not `self`, so `open` can be updated below.
-        let Some(client) = self.client.as_ref() else {
-            return Err(crate::DbError::Config(
-                "request transaction already closed".into(),
-            ));
-        };
+        let conn = &mut self.conn;
+        let client = conn
+            .client
+            .as_ref()
+            .ok_or_else(|| crate::DbError::Config("request transaction already closed".into()))?;
         let stmt = match &pending {
             None => client.prepare_cached(sql).await?,
             Some((ctx, access)) => {
@@ -141,7 +134,7 @@ impl RequestTx {
                     &ctx.path,
                     &ctx.headers,
                 ];
-                self.open = true;
+                conn.open = true;
                 let mut began = pin!(client.batch_execute(begin));
                 let mut set = pin!(client.query(&settings, &settings_params));
                 let mut prepared = pin!(client.prepare_cached(sql));
@@ -160,7 +153,7 @@ impl RequestTx {
                                 main,
                                 client.batch_execute("commit")
                             );
-                            self.open = false;
+                            conn.open = false;
                             b?;
                             s?;
                             let rows = rows?;
@@ -187,7 +180,7 @@ impl RequestTx {
         if commit {
             let (rows, end) =
                 tokio::join!(client.query(&stmt, params), client.batch_execute("commit"));
-            self.open = false;
+            conn.open = false;
             let rows = rows?;
             end?;
             Ok(rows)
@@ -198,44 +191,12 @@ impl RequestTx {
 
     /// Commits the transaction (a no-op when nothing was sent).
     pub async fn commit(mut self) -> Result<()> {
-        if self.open {
-            self.open = false;
-            self.client().batch_execute("commit").await?;
-        }
-        Ok(())
+        self.conn.end("commit").await
     }
 
     /// Rolls the transaction back (a no-op when nothing was sent).
     pub async fn rollback(mut self) -> Result<()> {
-        if self.open {
-            self.open = false;
-            self.client().batch_execute("rollback").await?;
-        }
-        Ok(())
-    }
-}
-
-impl Drop for RequestTx {
-    fn drop(&mut self) {
-        if !self.open {
-            return;
-        }
-        if let Some(client) = self.client.take() {
-            // Roll back before the connection goes back to the pool. Without a runtime (a
-            // panic during shutdown), detach the connection instead so it is closed.
-            match tokio::runtime::Handle::try_current() {
-                Ok(handle) => {
-                    handle.spawn(async move {
-                        if client.batch_execute("rollback").await.is_err() {
-                            let _ = Object::take(client);
-                        }
-                    });
-                }
-                Err(_) => {
-                    let _ = Object::take(client);
-                }
-            }
-        }
+        self.conn.end("rollback").await
     }
 }
 

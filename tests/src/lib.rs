@@ -136,7 +136,7 @@ async fn prepare_template(server: &Server) -> anyhow::Result<()> {
         .await?;
     bucketbase_sql::migrate::run(
         &(server.url_for)(TEMPLATE),
-        bucketbase_sql::migrate::MigrationSets { platform: true },
+        &bucketbase_sql::migrate::server_sets(true),
     )
     .await
     .context("migrating the template database")?;

@@ -311,30 +311,21 @@ async fn the_platform_schema_is_switchable() {
     };
 
     // BUCKETBASE_PLATFORM=false: the kit only.
-    bucketbase_sql::migrate::run(
-        &url,
-        bucketbase_sql::migrate::MigrationSets { platform: false },
-    )
-    .await
-    .expect("kit migrations");
+    bucketbase_sql::migrate::run(&url, &bucketbase_sql::migrate::server_sets(false))
+        .await
+        .expect("kit migrations");
     assert!(exists("auth.users").await);
     assert!(!exists("public.artists").await, "platform left out");
 
     // Switched on later: the platform applies on top, and a second run applies nothing.
-    let applied = bucketbase_sql::migrate::run(
-        &url,
-        bucketbase_sql::migrate::MigrationSets { platform: true },
-    )
-    .await
-    .expect("platform migrations");
+    let applied = bucketbase_sql::migrate::run(&url, &bucketbase_sql::migrate::server_sets(true))
+        .await
+        .expect("platform migrations");
     assert!(!applied.names.is_empty());
     assert!(exists("public.artists").await);
     assert!(exists("public.content_items").await);
-    let again = bucketbase_sql::migrate::run(
-        &url,
-        bucketbase_sql::migrate::MigrationSets { platform: true },
-    )
-    .await
-    .expect("nothing pending");
+    let again = bucketbase_sql::migrate::run(&url, &bucketbase_sql::migrate::server_sets(true))
+        .await
+        .expect("nothing pending");
     assert!(again.names.is_empty());
 }

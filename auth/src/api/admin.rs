@@ -11,7 +11,6 @@ use uuid::Uuid;
 
 use crate::accounts::{self, NewUser};
 use crate::audit::{self, Action, Actor};
-use crate::db::Tx;
 use crate::error::{code, ok_json, Error, Result};
 use crate::mail::MailKind;
 use crate::one_time;
@@ -19,6 +18,7 @@ use crate::password;
 use crate::request::{parse_body, require_admin, JsonBody, RequestInfo};
 use crate::user::{self, merge_metadata, User, IDENTITIES_SUBQUERY, USER_COLUMNS};
 use crate::State;
+use bucketbase_sql::ServiceTx;
 
 /// The body of `POST /admin/users` and `PUT /admin/users/{id}`.
 #[derive(Debug, Default, Deserialize)]
@@ -43,7 +43,7 @@ fn parse_user_id(raw: &str) -> Result<Uuid> {
         .map_err(|_| Error::not_found(code::VALIDATION_FAILED, "user_id must be an UUID"))
 }
 
-async fn load(tx: &mut Tx, id: Uuid) -> Result<User> {
+async fn load(tx: &mut ServiceTx, id: Uuid) -> Result<User> {
     user::find_by_id(tx, id, true)
         .await?
         .ok_or_else(|| Error::not_found(code::USER_NOT_FOUND, "User not found"))
@@ -124,7 +124,7 @@ pub async fn list_users(
         }
     };
     let aud = info.aud(&state);
-    let mut tx = Tx::read(&state.db().admin).await?;
+    let mut tx = ServiceTx::read(&state.db().admin).await?;
     let total: i64 = tx
         .query_one(
             "select count(*) from auth.users u where u.aud = $1 and \
@@ -180,7 +180,7 @@ pub async fn get_user(
 ) -> Result<Response> {
     require_admin(&state, &headers)?;
     let id = parse_user_id(&id)?;
-    let mut tx = Tx::read(&state.db().admin).await?;
+    let mut tx = ServiceTx::read(&state.db().admin).await?;
     let user = user::find_by_id(&mut tx, id, false)
         .await?
         .ok_or_else(|| Error::not_found(code::USER_NOT_FOUND, "User not found"))?;
@@ -195,7 +195,7 @@ pub async fn list_factors(
 ) -> Result<Response> {
     require_admin(&state, &headers)?;
     let id = parse_user_id(&id)?;
-    let mut tx = Tx::read(&state.db().admin).await?;
+    let mut tx = ServiceTx::read(&state.db().admin).await?;
     user::find_by_id(&mut tx, id, false)
         .await?
         .ok_or_else(|| Error::not_found(code::USER_NOT_FOUND, "User not found"))?;
@@ -287,7 +287,7 @@ pub async fn create_user(
         (None, None) => String::new(),
     };
     let email = email.unwrap_or_default();
-    let mut tx = Tx::begin(&state.db().admin).await?;
+    let mut tx = ServiceTx::begin(&state.db().admin).await?;
     if user::email_taken(&mut tx, &email, &aud, None).await? {
         return Err(Error::unprocessable(
             code::EMAIL_EXISTS,
@@ -386,7 +386,7 @@ pub async fn update_user(
     for meta in [&p.user_metadata, &p.app_metadata].into_iter().flatten() {
         accounts::check_metadata_size(&Value::Object(meta.clone()))?;
     }
-    let mut tx = Tx::begin(&state.db().admin).await?;
+    let mut tx = ServiceTx::begin(&state.db().admin).await?;
     let user = load(&mut tx, id).await?;
     if let Some(r) = p.role.as_deref().filter(|r| !r.is_empty()) {
         tx.query(
@@ -493,7 +493,7 @@ pub async fn delete_user(
     let role = require_admin(&state, &headers)?;
     let id = parse_user_id(&id)?;
     let p: DeleteParams = parse_body(&body)?;
-    let mut tx = Tx::begin(&state.db().admin).await?;
+    let mut tx = ServiceTx::begin(&state.db().admin).await?;
     let user = load(&mut tx, id).await?;
     audit::record(
         &mut tx,
@@ -558,7 +558,7 @@ pub async fn invite(
     accounts::check_metadata_size(&Value::Object(data.clone()))?;
     let aud = info.aud(&state);
     let redirect = accounts::redirect_for(&state, &info, None);
-    let mut tx = Tx::begin(&state.db().admin).await?;
+    let mut tx = ServiceTx::begin(&state.db().admin).await?;
     let id = match user::find_by_email(&mut tx, &email, &aud).await? {
         Some(u) if u.is_confirmed() => {
             return Err(Error::unprocessable(

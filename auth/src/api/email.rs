@@ -11,7 +11,6 @@ use uuid::Uuid;
 
 use crate::accounts::{self, NewUser};
 use crate::audit::Action;
-use crate::db::Tx;
 use crate::error::{code, ok_json, Error, Result};
 use crate::mail::MailKind;
 use crate::one_time::{self, Pkce};
@@ -20,6 +19,7 @@ use crate::request::{JsonBody, RequestInfo};
 use crate::tokens;
 use crate::user;
 use crate::State;
+use bucketbase_sql::ServiceTx;
 
 /// The body of `/otp` and `/magiclink`.
 #[derive(Debug, Deserialize)]
@@ -125,7 +125,7 @@ async fn magic(
     let data = p.data.clone().unwrap_or_default();
     accounts::check_metadata_size(&Value::Object(data.clone()))?;
     let redirect = accounts::redirect_for(state, info, None);
-    let mut tx = Tx::begin(&state.db().admin).await?;
+    let mut tx = ServiceTx::begin(&state.db().admin).await?;
     let existing = user::find_by_email(&mut tx, &email, &aud).await?;
     if existing.is_none() && !p.create_user {
         return Err(Error::unprocessable(
@@ -251,7 +251,7 @@ pub async fn recover(
         p.code_challenge_method.as_deref(),
     )?;
     let aud = info.aud(&state);
-    let mut tx = Tx::begin(&state.db().admin).await?;
+    let mut tx = ServiceTx::begin(&state.db().admin).await?;
     let Some(user) = user::find_by_email(&mut tx, &email, &aud).await? else {
         return Ok(ok_json(json!({})));
     };
@@ -275,7 +275,7 @@ pub async fn recover(
 #[allow(clippy::too_many_arguments)]
 async fn mail_sign_in_link(
     state: &State,
-    mut tx: Tx,
+    mut tx: ServiceTx,
     info: &RequestInfo,
     user: &crate::user::User,
     pkce: Option<&one_time::Pkce>,
@@ -369,7 +369,7 @@ pub async fn resend(
         }
     };
     let aud = info.aud(&state);
-    let mut tx = Tx::begin(&state.db().admin).await?;
+    let mut tx = ServiceTx::begin(&state.db().admin).await?;
     let Some(user) = user::find_by_email(&mut tx, &email, &aud).await? else {
         return Ok(ok_json(json!({})));
     };

@@ -13,7 +13,6 @@ use uuid::Uuid;
 
 use crate::accounts::{self, NewUser};
 use crate::audit::{self, Action, Actor};
-use crate::db::Tx;
 use crate::error::{code, ok_json, Error, Result};
 use crate::mail::{self, MailKind};
 use crate::one_time::{self, TokenType};
@@ -21,6 +20,7 @@ use crate::password;
 use crate::request::{require_admin, JsonBody, RequestInfo};
 use crate::user::{self, merge_metadata};
 use crate::State;
+use bucketbase_sql::ServiceTx;
 
 /// The body of `POST /admin/generate_link`.
 #[derive(Debug, Default, Deserialize)]
@@ -49,7 +49,7 @@ pub async fn generate_link(
     let redirect = accounts::redirect_for(&state, &info, p.redirect_to.as_deref());
     let aud = info.aud(&state);
     let data = p.data.clone().unwrap_or_default();
-    let mut tx = Tx::begin(&state.db().admin).await?;
+    let mut tx = ServiceTx::begin(&state.db().admin).await?;
     let mut found = user::find_by_email(&mut tx, &email, &aud).await?;
     let mut password = p.password.clone().unwrap_or_default();
     if found.is_none() {

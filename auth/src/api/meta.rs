@@ -7,10 +7,10 @@ use axum::http::{header, HeaderMap};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
-use crate::db::Tx;
 use crate::error::{code, ok_json, Error, Result};
 use crate::request::authenticate_user;
 use crate::State;
+use bucketbase_sql::ServiceTx;
 
 /// `GET /settings`.
 pub async fn settings(S(state): S<State>) -> Response {
@@ -77,7 +77,7 @@ pub async fn callback() -> Result<Response> {
 /// `/factors…`: MFA is not enabled. GoTrue authenticates these routes first, so a caller
 /// without a session gets `no_authorization` before learning that MFA is off.
 pub async fn mfa_disabled(S(state): S<State>, headers: HeaderMap) -> Result<Response> {
-    let mut tx = Tx::read(&state.db().admin).await?;
+    let mut tx = ServiceTx::read(&state.db().admin).await?;
     authenticate_user(&state, &headers, &mut tx).await?;
     Err(Error::unprocessable(
         code::MFA_TOTP_ENROLL_NOT_ENABLED,

@@ -12,7 +12,6 @@ use uuid::Uuid;
 
 use crate::accounts::{self, NewUser};
 use crate::audit::Action;
-use crate::db::Tx;
 use crate::error::{code, ok_json, Error, Result};
 use crate::mail::MailKind;
 use crate::one_time;
@@ -22,6 +21,7 @@ use crate::request::{JsonBody, RequestInfo};
 use crate::tokens;
 use crate::user::{self, ts};
 use crate::State;
+use bucketbase_sql::ServiceTx;
 
 /// The body of `POST /signup`.
 #[derive(Debug, Default, Deserialize)]
@@ -102,7 +102,7 @@ pub async fn signup(
     // Hash before touching the database: no connection is held while hashing, and a repeated
     // sign-up takes as long as a new one.
     let hash = state.hasher().hash(&password).await?;
-    let mut tx = Tx::begin(&state.db().admin).await?;
+    let mut tx = ServiceTx::begin(&state.db().admin).await?;
     let existing = user::find_by_email(&mut tx, &email, &aud).await?;
     let user_id = match &existing {
         Some(u) if u.is_confirmed() => {
@@ -198,7 +198,7 @@ async fn phone_signup(
     accounts::check_metadata_size(&Value::Object(data.clone()))?;
     let aud = info.aud(&state);
     let hash = state.hasher().hash(password).await?;
-    let mut tx = Tx::begin(&state.db().admin).await?;
+    let mut tx = ServiceTx::begin(&state.db().admin).await?;
     let user_id = match user::find_by_phone(&mut tx, &phone, &aud).await? {
         Some(u) if u.is_phone_confirmed() => {
             tokens::audit_user(
@@ -250,7 +250,7 @@ async fn phone_signup(
 /// session, committed together.
 async fn confirm_and_sign_in(
     state: &State,
-    mut tx: Tx,
+    mut tx: ServiceTx,
     info: &RequestInfo,
     user: &crate::user::User,
     provider: &str,
@@ -307,7 +307,7 @@ async fn anonymous(state: State, info: RequestInfo, p: SignupParams) -> Result<R
     let data = Value::Object(p.data.unwrap_or_default());
     accounts::check_metadata_size(&data)?;
     let id = Uuid::new_v4();
-    let mut tx = Tx::begin(&state.db().admin).await?;
+    let mut tx = ServiceTx::begin(&state.db().admin).await?;
     accounts::insert_user(
         &mut tx,
         &NewUser {

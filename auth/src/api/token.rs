@@ -8,7 +8,6 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use crate::audit::Action;
-use crate::db::Tx;
 use crate::error::{code, ok_json, Error, Result};
 use crate::one_time::{self, FLOW_STATE_TTL_SECS};
 use crate::password;
@@ -17,6 +16,7 @@ use crate::request::{parse_body, RequestInfo};
 use crate::tokens;
 use crate::user;
 use crate::State;
+use bucketbase_sql::ServiceTx;
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
@@ -131,7 +131,7 @@ async fn password_grant(state: &State, info: &RequestInfo, p: PasswordGrant) -> 
     }
     let aud = info.aud(state);
     let (found, provider) = {
-        let mut read = Tx::read(&state.db().admin).await?;
+        let mut read = ServiceTx::read(&state.db().admin).await?;
         if let Some(email) = email {
             if !config.email_enabled {
                 return Err(Error::unprocessable(
@@ -191,7 +191,7 @@ async fn password_grant(state: &State, info: &RequestInfo, p: PasswordGrant) -> 
             "Phone not confirmed",
         ));
     }
-    let mut tx = Tx::begin(&state.db().admin).await?;
+    let mut tx = ServiceTx::begin(&state.db().admin).await?;
     if let Some(new_hash) = &verified.rehash {
         // An imported bcrypt hash: store the Argon2id hash of the now-known password.
         tx.query(
@@ -225,7 +225,7 @@ async fn pkce_grant(state: &State, info: &RequestInfo, p: PkceGrant) -> Result<R
             "invalid request: both auth code and code verifier should be non-empty",
         ));
     }
-    let mut tx = Tx::begin(&state.db().admin).await?;
+    let mut tx = ServiceTx::begin(&state.db().admin).await?;
     let row = tx
         .query_opt(
             "select id, user_id, code_challenge, code_challenge_method::text, authentication_method, \

@@ -12,7 +12,6 @@ use serde_json::{json, Map, Value};
 
 use crate::accounts;
 use crate::audit::Action;
-use crate::db::Tx;
 use crate::error::{code, empty, ok_json, Error, Result};
 use crate::mail::MailKind;
 use crate::one_time::{self, TokenType};
@@ -22,6 +21,7 @@ use crate::request::{authenticate_user, JsonBody, RequestInfo};
 use crate::tokens;
 use crate::user::{self, merge_metadata};
 use crate::State;
+use bucketbase_sql::ServiceTx;
 
 /// `GET /user`.
 pub async fn get_user(
@@ -29,7 +29,7 @@ pub async fn get_user(
     info: RequestInfo,
     headers: HeaderMap,
 ) -> Result<Response> {
-    let mut tx = Tx::read(&state.db().admin).await?;
+    let mut tx = ServiceTx::read(&state.db().admin).await?;
     let authed = authenticate_user(&state, &headers, &mut tx).await?;
     let aud = info.aud(&state);
     let token_aud = match authed.claims.get("aud") {
@@ -69,7 +69,7 @@ pub async fn update_user(
 ) -> Result<Response> {
     state.limiter().check(Limit::User, &info.limit_key)?;
     let config = state.config();
-    let mut read = Tx::read(&state.db().admin).await?;
+    let mut read = ServiceTx::read(&state.db().admin).await?;
     let authed = authenticate_user(&state, &headers, &mut read).await?;
     drop(read);
     let user = authed.user;
@@ -116,7 +116,7 @@ pub async fn update_user(
         p.code_challenge_method.as_deref(),
     )?;
 
-    let mut tx = Tx::begin(&state.db().admin).await?;
+    let mut tx = ServiceTx::begin(&state.db().admin).await?;
     if let Some(e) = changing_email {
         if user::email_taken(&mut tx, e, &aud, Some(user.id)).await? {
             return Err(Error::unprocessable(
@@ -230,7 +230,12 @@ pub async fn update_user(
 }
 
 /// Checks a reauthentication nonce (GoTrue's `verifyReauthentication`) and consumes it.
-async fn verify_nonce(state: &State, tx: &mut Tx, user: &user::User, nonce: &str) -> Result<()> {
+async fn verify_nonce(
+    state: &State,
+    tx: &mut ServiceTx,
+    user: &user::User,
+    nonce: &str,
+) -> Result<()> {
     let invalid = || {
         Error::unprocessable(
             code::REAUTHENTICATION_NOT_VALID,
@@ -272,7 +277,7 @@ pub async fn logout(S(state): S<State>, info: RequestInfo, headers: HeaderMap) -
             ))
         }
     };
-    let mut tx = Tx::begin(&state.db().admin).await?;
+    let mut tx = ServiceTx::begin(&state.db().admin).await?;
     let authed = authenticate_user(&state, &headers, &mut tx).await?;
     tokens::audit_user(&mut tx, &info, &authed.user, Action::Logout, None).await?;
     let user_id = authed.user.id;
@@ -303,7 +308,7 @@ pub async fn reauthenticate(
     info: RequestInfo,
     headers: HeaderMap,
 ) -> Result<Response> {
-    let mut tx = Tx::begin(&state.db().admin).await?;
+    let mut tx = ServiceTx::begin(&state.db().admin).await?;
     let authed = authenticate_user(&state, &headers, &mut tx).await?;
     let user = authed.user;
     if user.email().is_empty() {

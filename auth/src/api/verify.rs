@@ -14,7 +14,6 @@ use uuid::Uuid;
 
 use crate::accounts;
 use crate::audit::Action;
-use crate::db::Tx;
 use crate::error::{code, ok_json, ApiError, Error, Result};
 use crate::one_time::{self, TokenType, PKCE_PREFIX};
 use crate::rate_limit::Limit;
@@ -22,6 +21,7 @@ use crate::request::{JsonBody, RequestInfo};
 use crate::tokens;
 use crate::user::{self, User};
 use crate::State;
+use bucketbase_sql::ServiceTx;
 
 const SINGLE_CONFIRMATION: &str =
     "Confirmation link accepted. Please proceed to confirm link sent to the other email";
@@ -65,7 +65,12 @@ fn otp_matches(actual: &str, expected: Option<&str>) -> bool {
 
 /// Finds the user of a token hash (GoTrue's `verifyTokenHash`); may rewrite `email` to the
 /// concrete type.
-async fn user_by_hash(state: &State, tx: &mut Tx, kind: &mut String, hash: &str) -> Result<User> {
+async fn user_by_hash(
+    state: &State,
+    tx: &mut ServiceTx,
+    kind: &mut String,
+    hash: &str,
+) -> Result<User> {
     let kinds: &[TokenType] = match kind.as_str() {
         "email" => &[TokenType::Confirmation, TokenType::Recovery],
         "signup" | "invite" => &[TokenType::Confirmation],
@@ -110,7 +115,7 @@ async fn user_by_hash(state: &State, tx: &mut Tx, kind: &mut String, hash: &str)
 /// Finds the user of `{email, token}` (GoTrue's `verifyUserAndToken`).
 async fn user_by_email_token(
     state: &State,
-    tx: &mut Tx,
+    tx: &mut ServiceTx,
     kind: &mut String,
     email: &str,
     hash: &str,
@@ -189,7 +194,7 @@ async fn user_by_email_token(
 /// Applies a verified token of `kind` to `user`.
 async fn apply(
     state: &State,
-    tx: &mut Tx,
+    tx: &mut ServiceTx,
     info: &RequestInfo,
     user: User,
     kind: &str,
@@ -322,7 +327,7 @@ pub async fn verify_post(
         ));
     }
     let aud = info.aud(&state);
-    let mut tx = Tx::begin(&state.db().admin).await?;
+    let mut tx = ServiceTx::begin(&state.db().admin).await?;
     let (user, hash) = if let Some(token) = token {
         match (email, phone) {
             (Some(e), None) => {
@@ -452,7 +457,7 @@ pub async fn verify_get(S(state): S<State>, info: RequestInfo) -> Result<Respons
     let pkce = token.starts_with(PKCE_PREFIX);
     let link_type = kind.clone();
     let result: Result<Response> = async {
-        let mut tx = Tx::begin(&state.db().admin).await?;
+        let mut tx = ServiceTx::begin(&state.db().admin).await?;
         let user = user_by_hash(&state, &mut tx, &mut kind, &token).await?;
         let auth_method = one_time::authentication_method(&kind);
         match apply(&state, &mut tx, &info, user, &kind, &token).await? {
