@@ -6,6 +6,8 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
+use bucketbase_kit::{parse_duration, Env, EnvError};
+
 /// One rate limit: `events` per `per` seconds, with at most `burst` at once (tollbooth's model).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Rate {
@@ -201,8 +203,13 @@ pub struct Config {
 
 impl Default for Config {
     fn default() -> Self {
-        Self::from_env(&HashMap::new(), "http://localhost:3000", None, 3600)
-            .unwrap_or_else(|_| unreachable_default())
+        Self::from_env(
+            &Env::new(HashMap::new()),
+            "http://localhost:3000",
+            None,
+            3600,
+        )
+        .unwrap_or_else(|_| unreachable_default())
     }
 }
 
@@ -253,127 +260,74 @@ fn unreachable_default() -> Config {
     }
 }
 
-struct Env<'a>(&'a HashMap<String, String>);
+/// Why the auth configuration cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// A variable has the wrong shape.
+    #[error(transparent)]
+    Env(#[from] EnvError),
+    /// A variable is well-formed but not acceptable.
+    #[error("{name}: {reason}")]
+    Invalid {
+        /// The variable.
+        name: &'static str,
+        /// Why it is refused.
+        reason: String,
+    },
+}
 
-impl Env<'_> {
-    /// The first non-empty value among `names`, each tried as is and with `GOTRUE_` in front.
-    fn get(&self, names: &[&str]) -> Option<&str> {
-        names.iter().find_map(|n| {
-            self.0
-                .get(&format!("GOTRUE_{n}"))
-                .or_else(|| self.0.get(*n))
-                .map(|v| v.trim())
-                .filter(|v| !v.is_empty())
-        })
-    }
-
-    fn flag(&self, names: &[&str], default: bool) -> Result<bool, String> {
-        match self.get(names) {
-            None => Ok(default),
-            Some(v) => match v.to_ascii_lowercase().as_str() {
-                "1" | "true" | "yes" | "on" => Ok(true),
-                "0" | "false" | "no" | "off" => Ok(false),
-                _ => Err(format!("{}={v:?} is not a boolean", names[0])),
-            },
-        }
-    }
-
-    fn number<T: std::str::FromStr>(&self, names: &[&str], default: T) -> Result<T, String> {
-        match self.get(names) {
-            None => Ok(default),
-            Some(v) => v
-                .parse()
-                .map_err(|_| format!("{}={v:?} is not a number", names[0])),
-        }
-    }
-
-    fn duration(&self, names: &[&str]) -> Result<Option<Duration>, String> {
-        match self.get(names) {
-            None => Ok(None),
-            Some(v) => parse_duration(v)
-                .map(Some)
-                .ok_or_else(|| format!("{}={v:?} is not a duration (e.g. 60s, 24h)", names[0])),
-        }
-    }
-
-    fn rate(&self, name: &str, per: f64, burst: f64) -> Result<Rate, String> {
-        let default_events = match name {
-            "RATE_LIMIT_TOKEN_REFRESH" => 150.0,
-            _ => 30.0,
-        };
-        match self.get(&[name]) {
-            None => Ok(Rate::new(default_events, per, burst)),
-            // GoTrue's `Rate` syntax: a number, or `events/duration`.
-            Some(v) => match v.split_once('/') {
-                None => v
-                    .parse::<f64>()
-                    .map(|e| Rate::new(e, per, burst.max(e / per)))
-                    .map_err(|_| format!("GOTRUE_{name}={v:?} is not a rate")),
-                Some((e, d)) => {
-                    let events = e
-                        .parse::<f64>()
-                        .map_err(|_| format!("GOTRUE_{name}={v:?} is not a rate"))?;
-                    let per = parse_duration(d)
-                        .ok_or_else(|| format!("GOTRUE_{name}={v:?} is not a rate"))?;
-                    Ok(Rate::new(events, per.as_secs_f64(), events.max(1.0)))
-                }
-            },
-        }
+fn invalid(name: &'static str, reason: impl Into<String>) -> ConfigError {
+    ConfigError::Invalid {
+        name,
+        reason: reason.into(),
     }
 }
 
-/// Parses a Go-style duration (`90s`, `5m`, `24h`, `1h30m`, `250ms`) or a plain number of seconds.
-pub fn parse_duration(text: &str) -> Option<Duration> {
-    let text = text.trim();
-    if let Ok(secs) = text.parse::<f64>() {
-        return (secs >= 0.0).then(|| Duration::from_secs_f64(secs));
+/// GoTrue's `Rate` syntax: a number of events per `per` seconds, or `events/duration`.
+fn rate(env: &Env, name: &str, per: f64, burst: f64) -> Result<Rate, EnvError> {
+    let default_events = match name {
+        "RATE_LIMIT_TOKEN_REFRESH" => 150.0,
+        _ => 30.0,
+    };
+    let Some((found, v)) = env.raw(&[name]) else {
+        return Ok(Rate::new(default_events, per, burst));
+    };
+    let bad = || EnvError {
+        name: found.clone(),
+        value: v.to_string(),
+        expected: "a rate (events, or events/duration)".into(),
+    };
+    match v.split_once('/') {
+        None => v
+            .parse::<f64>()
+            .ok()
+            .filter(|e| e.is_finite() && *e >= 0.0)
+            .map(|e| Rate::new(e, per, burst.max(e / per)))
+            .ok_or_else(bad),
+        Some((e, d)) => {
+            let events = e
+                .parse::<f64>()
+                .ok()
+                .filter(|e| e.is_finite() && *e >= 0.0)
+                .ok_or_else(bad)?;
+            let per = parse_duration(d).filter(|p| !p.is_zero()).ok_or_else(bad)?;
+            Ok(Rate::new(events, per.as_secs_f64(), events.max(1.0)))
+        }
     }
-    let mut total = 0f64;
-    let mut rest = text;
-    while !rest.is_empty() {
-        let digits = rest
-            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-            .unwrap_or(rest.len());
-        let value: f64 = rest[..digits].parse().ok()?;
-        rest = &rest[digits..];
-        let unit_len = rest
-            .find(|c: char| c.is_ascii_digit() || c == '.')
-            .unwrap_or(rest.len());
-        let factor = match &rest[..unit_len] {
-            "ns" => 1e-9,
-            "us" | "µs" => 1e-6,
-            "ms" => 1e-3,
-            "s" => 1.0,
-            "m" => 60.0,
-            "h" => 3600.0,
-            _ => return None,
-        };
-        total += value * factor;
-        rest = &rest[unit_len..];
-    }
-    Some(Duration::from_secs_f64(total))
 }
 
 impl Config {
-    /// Reads the configuration from `vars` (the server's environment), with the values the
-    /// server already parsed (`SITE_URL`, `API_EXTERNAL_URL`, `JWT_EXPIRY`).
+    /// Reads the configuration from `env` (the server's environment; GoTrue's names are read
+    /// with or without `GOTRUE_`), with the values the server already parsed (`SITE_URL`,
+    /// `API_EXTERNAL_URL`, `JWT_EXPIRY`).
     pub fn from_env(
-        vars: &HashMap<String, String>,
+        env: &Env,
         site_url: &str,
         api_external_url: Option<&str>,
         jwt_expiry: u64,
-    ) -> Result<Self, String> {
-        let env = Env(vars);
-        let list = |names: &[&str]| -> Vec<String> {
-            env.get(names)
-                .map(|v| {
-                    v.split(',')
-                        .map(|s| s.trim().to_string())
-                        .filter(|s| !s.is_empty())
-                        .collect()
-                })
-                .unwrap_or_default()
-        };
+    ) -> Result<Self, ConfigError> {
+        let env = &env.prefixed("GOTRUE_");
+        let list = |names: &[&str]| env.list(names);
         let mut url_paths = HashMap::new();
         for (key, name) in [
             ("confirmation", "MAILER_URLPATHS_CONFIRMATION"),
@@ -421,15 +375,20 @@ impl Config {
                 };
                 // The value itself stays out of the message: it may carry a signature.
                 let url = TemplateUrl::parse(&full)
-                    .map_err(|e| format!("{name} is not an http(s) URL: {e}"))?;
+                    .map_err(|e| invalid(name, format!("is not an http(s) URL: {e}")))?;
                 templates.insert(key, url);
             }
         }
         let admin_roles = list(&["JWT_ADMIN_ROLES"]);
         let otp_length: usize = env.number(&["MAILER_OTP_LENGTH"], 6)?;
         if !(6..=10).contains(&otp_length) {
-            return Err("GOTRUE_MAILER_OTP_LENGTH must be between 6 and 10".into());
+            return Err(invalid(
+                "GOTRUE_MAILER_OTP_LENGTH",
+                "must be between 6 and 10",
+            ));
         }
+        // Read even when the hook is off, so the list of variables read is the same.
+        let hook_uri = env.get(&["HOOK_CUSTOM_ACCESS_TOKEN_URI"]);
         let hash_threads = std::thread::available_parallelism()
             .map(|n| n.get())
             .unwrap_or(2);
@@ -456,14 +415,19 @@ impl Config {
             } else {
                 admin_roles
             },
-            disable_signup: env.flag(&["DISABLE_SIGNUP"], false)?,
-            email_enabled: env.flag(&["EXTERNAL_EMAIL_ENABLED", "ENABLE_EMAIL_SIGNUP"], true)?,
-            phone_enabled: env.flag(&["EXTERNAL_PHONE_ENABLED", "ENABLE_PHONE_SIGNUP"], false)?,
-            sms_autoconfirm: env.flag(&["SMS_AUTOCONFIRM", "ENABLE_PHONE_AUTOCONFIRM"], false)?,
-            anonymous_enabled: env.flag(
-                &["EXTERNAL_ANONYMOUS_USERS_ENABLED", "ENABLE_ANONYMOUS_USERS"],
-                false,
-            )?,
+            disable_signup: env.flag(&["DISABLE_SIGNUP"])?.unwrap_or(false),
+            email_enabled: env
+                .flag(&["EXTERNAL_EMAIL_ENABLED", "ENABLE_EMAIL_SIGNUP"])?
+                .unwrap_or(true),
+            phone_enabled: env
+                .flag(&["EXTERNAL_PHONE_ENABLED", "ENABLE_PHONE_SIGNUP"])?
+                .unwrap_or(false),
+            sms_autoconfirm: env
+                .flag(&["SMS_AUTOCONFIRM", "ENABLE_PHONE_AUTOCONFIRM"])?
+                .unwrap_or(false),
+            anonymous_enabled: env
+                .flag(&["EXTERNAL_ANONYMOUS_USERS_ENABLED", "ENABLE_ANONYMOUS_USERS"])?
+                .unwrap_or(false),
             password_min_length: env.number::<usize>(&["PASSWORD_MIN_LENGTH"], 6)?.max(6),
             password_required_characters: env
                 .get(&["PASSWORD_REQUIRED_CHARACTERS"])
@@ -474,31 +438,35 @@ impl Config {
                         .collect()
                 })
                 .unwrap_or_default(),
-            refresh_token_rotation: env.flag(&["SECURITY_REFRESH_TOKEN_ROTATION_ENABLED"], true)?,
+            refresh_token_rotation: env
+                .flag(&["SECURITY_REFRESH_TOKEN_ROTATION_ENABLED"])?
+                .unwrap_or(true),
             refresh_token_reuse_interval: env
                 .number(&["SECURITY_REFRESH_TOKEN_REUSE_INTERVAL"], 10)?,
-            update_password_require_reauthentication: env.flag(
-                &["SECURITY_UPDATE_PASSWORD_REQUIRE_REAUTHENTICATION"],
-                false,
-            )?,
+            update_password_require_reauthentication: env
+                .flag(&["SECURITY_UPDATE_PASSWORD_REQUIRE_REAUTHENTICATION"])?
+                .unwrap_or(false),
             sessions_timebox: env.duration(&["SESSIONS_TIMEBOX"])?,
             sessions_inactivity_timeout: env.duration(&["SESSIONS_INACTIVITY_TIMEOUT"])?,
-            sessions_single_per_user: env.flag(&["SESSIONS_SINGLE_PER_USER"], false)?,
-            access_token_hook: if env.flag(&["HOOK_CUSTOM_ACCESS_TOKEN_ENABLED"], false)? {
-                let uri = env.get(&["HOOK_CUSTOM_ACCESS_TOKEN_URI"]).ok_or(
-                    "GOTRUE_HOOK_CUSTOM_ACCESS_TOKEN_URI is required when the hook is enabled",
-                )?;
-                Some(
-                    crate::hook::PgFunctionHook::parse(uri)
-                        .map_err(|e| format!("GOTRUE_HOOK_CUSTOM_ACCESS_TOKEN_URI: {e}"))?,
-                )
+            sessions_single_per_user: env.flag(&["SESSIONS_SINGLE_PER_USER"])?.unwrap_or(false),
+            access_token_hook: if env
+                .flag(&["HOOK_CUSTOM_ACCESS_TOKEN_ENABLED"])?
+                .unwrap_or(false)
+            {
+                let name = "GOTRUE_HOOK_CUSTOM_ACCESS_TOKEN_URI";
+                let uri = hook_uri
+                    .ok_or_else(|| invalid(name, "is required when the hook is enabled"))?;
+                Some(crate::hook::PgFunctionHook::parse(uri).map_err(|e| invalid(name, e))?)
             } else {
                 None
             },
             mailer: MailerConfig {
                 autoconfirm: env
-                    .flag(&["MAILER_AUTOCONFIRM", "ENABLE_EMAIL_AUTOCONFIRM"], false)?,
-                secure_email_change: env.flag(&["MAILER_SECURE_EMAIL_CHANGE_ENABLED"], true)?,
+                    .flag(&["MAILER_AUTOCONFIRM", "ENABLE_EMAIL_AUTOCONFIRM"])?
+                    .unwrap_or(false),
+                secure_email_change: env
+                    .flag(&["MAILER_SECURE_EMAIL_CHANGE_ENABLED"])?
+                    .unwrap_or(true),
                 otp_exp: Duration::from_secs(env.number(&["MAILER_OTP_EXP"], 86400)?),
                 otp_length,
                 url_paths,
@@ -522,15 +490,15 @@ impl Config {
             },
             rate_limits: RateLimits {
                 header: env.get(&["RATE_LIMIT_HEADER"]).map(str::to_string),
-                token: env.rate("RATE_LIMIT_TOKEN_REFRESH", 300.0, 30.0)?,
-                verify: env.rate("RATE_LIMIT_VERIFY", 300.0, 30.0)?,
-                otp: env.rate("RATE_LIMIT_OTP", 300.0, 30.0)?,
+                token: rate(env, "RATE_LIMIT_TOKEN_REFRESH", 300.0, 30.0)?,
+                verify: rate(env, "RATE_LIMIT_VERIFY", 300.0, 30.0)?,
+                otp: rate(env, "RATE_LIMIT_OTP", 300.0, 30.0)?,
                 anonymous: {
-                    let r = env.rate("RATE_LIMIT_ANONYMOUS_USERS", 3600.0, 30.0)?;
+                    let r = rate(env, "RATE_LIMIT_ANONYMOUS_USERS", 3600.0, 30.0)?;
                     Rate::new(r.events, r.per, r.events.max(1.0))
                 },
                 email_sent: {
-                    let r = env.rate("RATE_LIMIT_EMAIL_SENT", 3600.0, 30.0)?;
+                    let r = rate(env, "RATE_LIMIT_EMAIL_SENT", 3600.0, 30.0)?;
                     Rate::new(r.events, r.per, r.events)
                 },
             },
@@ -545,11 +513,13 @@ impl Config {
 mod tests {
     use super::*;
 
-    fn vars(pairs: &[(&str, &str)]) -> HashMap<String, String> {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
+    fn vars(pairs: &[(&str, &str)]) -> Env {
+        Env::new(
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        )
     }
 
     #[test]
@@ -626,8 +596,9 @@ mod tests {
                 3600,
             )
             .expect_err(value);
+            let e = e.to_string();
             assert!(
-                e.starts_with("MAILER_TEMPLATES_RECOVERY is not an http(s) URL"),
+                e.starts_with("MAILER_TEMPLATES_RECOVERY: is not an http(s) URL"),
                 "{e}"
             );
         }

@@ -172,16 +172,13 @@ impl Error {
                 message: format!("invalid JWT: unable to parse or verify signature, {self}"),
                 reasons: Vec::new(),
             },
-            Error::Db(_) | Error::Internal(_) => {
-                tracing::error!(error = %self, cause = ?self, "auth: unexpected failure");
-                ApiError {
-                    status: StatusCode::INTERNAL_SERVER_ERROR,
-                    code: code::UNEXPECTED_FAILURE,
-                    message: "Unexpected failure, please check server logs for more information"
-                        .into(),
-                    reasons: Vec::new(),
-                }
-            }
+            // The cause is logged once, by the kit's middleware, from the response.
+            Error::Db(_) | Error::Internal(_) => ApiError {
+                status: StatusCode::INTERNAL_SERVER_ERROR,
+                code: code::UNEXPECTED_FAILURE,
+                message: "Unexpected failure, please check server logs for more information".into(),
+                reasons: Vec::new(),
+            },
         }
     }
 
@@ -255,12 +252,39 @@ impl ApiError {
 /// The only API version after the initial one.
 pub const API_VERSION_2024: &str = "2024-01-01";
 
+impl bucketbase_kit::ServiceError for Error {
+    fn status(&self) -> StatusCode {
+        Error::status(self)
+    }
+
+    fn code(&self) -> &str {
+        Error::code(self)
+    }
+
+    /// The legacy envelope; [`api_version_layer`] re-renders the 2024-01-01 one.
+    fn body(&self) -> Value {
+        self.to_api().body(false)
+    }
+
+    fn internal_cause(&self) -> Option<String> {
+        match self {
+            Error::Db(e) => Some(format!("auth: {e:?}")),
+            Error::Internal(e) => Some(format!("auth: {e}")),
+            Error::Api(_) | Error::Key(_) => None,
+        }
+    }
+}
+
 impl IntoResponse for Error {
     fn into_response(self) -> Response {
         let api = self.to_api();
         // Rendered in the legacy envelope; `api_version_layer` re-renders it when the request
         // asked for 2024-01-01.
         let mut res = api.render(false);
+        if let Some(cause) = bucketbase_kit::ServiceError::internal_cause(&self) {
+            res.extensions_mut()
+                .insert(bucketbase_kit::InternalCause(cause));
+        }
         res.extensions_mut().insert(api);
         res
     }
@@ -295,6 +319,9 @@ pub async fn api_version_layer(req: Request, next: Next) -> Response {
         Some(api) => {
             let api = api.clone();
             let mut out = api.render(true);
+            if let Some(cause) = res.extensions().get::<bucketbase_kit::InternalCause>() {
+                out.extensions_mut().insert(cause.clone());
+            }
             out.extensions_mut().insert(api);
             out
         }

@@ -117,3 +117,8 @@ impl State {
 pub fn router(state: State) -> axum::Router {
     api::router(state)
 }
+
+/// The service as the server mounts it.
+pub fn service(state: State) -> bucketbase_kit::Service {
+    bucketbase_kit::Service::new("auth", Some("/auth/v1"), router(state))
+}

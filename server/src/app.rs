@@ -1,5 +1,7 @@
 //! The composition of the services under one port (what Supabase's Kong gateway routes to a
-//! dozen containers): `/auth/v1`, `/rest/v1`, `/health`, with CORS and body limits shared.
+//! dozen containers): a list of [`Service`]s (`/rest/v1`, `/auth/v1`, `/realtime/v1`,
+//! `/storage/v1`, `/functions/v1`) mounted the same way, `/health`, and the layers they share:
+//! CORS and the one logger of internal errors.
 
 use std::future::Future;
 use std::time::Duration;
@@ -11,6 +13,7 @@ use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::{Json, Router};
 use bucketbase_caller::{KeyConfig, Keys};
+use bucketbase_kit::{BackgroundTask, Service, Shutdown};
 use bucketbase_sql::pool::{connect, with_user};
 use bucketbase_sql::Db;
 use tokio::net::TcpListener;
@@ -36,7 +39,8 @@ pub struct Handles {
 pub struct Application {
     listener: TcpListener,
     router: Router,
-    rest: bucketbase_rest::State,
+    /// The services' background tasks, started by [`Application::run_until`].
+    tasks: Vec<BackgroundTask>,
     /// Handles to the server's parts.
     pub handles: Handles,
 }
@@ -116,8 +120,7 @@ impl Application {
             publishable_keys: config.publishable_keys.clone(),
             secret_keys: config.secret_keys.clone(),
             anon_without_key: config.anon_without_key.unwrap_or(anon_without_key),
-        })
-        .map_err(anyhow::Error::msg)?;
+        })?;
         let started = std::time::Instant::now();
         bucketbase_sql::migrate::run(
             database_url,
@@ -164,32 +167,12 @@ impl Application {
             .clone()
             .unwrap_or_else(|| keys.api_key("service_role", KEY_IAT));
 
-        let rest = bucketbase_rest::State::new(
-            bucketbase_rest::Config {
-                schemas: config.db_schemas.clone(),
-                max_rows: config.db_max_rows.or(Some(1000)),
-                pre_request: config
-                    .env
-                    .get("PGRST_DB_PRE_REQUEST")
-                    .filter(|v| !v.is_empty())
-                    .cloned(),
-                aggregates_enabled: config.db_aggregates_enabled,
-                plan_enabled: config.db_plan_enabled,
-                ..Default::default()
-            },
-            db.clone(),
-            keys.clone(),
-        );
+        let services = crate::config::ServiceConfigs::read(config)?;
+        let rest = bucketbase_rest::State::new(services.rest, db.clone(), keys.clone());
         rest.reload_schema()
             .await
             .context("cannot load the schema cache")?;
-        let mut auth_config = bucketbase_auth::Config::from_env(
-            &config.env,
-            &config.site_url,
-            config.api_external_url.as_deref(),
-            config.jwt_expiry,
-        )
-        .map_err(anyhow::Error::msg)?;
+        let mut auth_config = services.auth;
         if auth_config.smtp.host.is_none() {
             auth_config.smtp.catcher_dir = config.mail_catcher_dir.clone();
             match &config.mail_catcher_dir {
@@ -206,25 +189,42 @@ impl Application {
             "schema cache loaded"
         );
         let auth = bucketbase_auth::State::new(auth_config, keys.clone(), db.clone());
-        let router = Router::new()
-            .route(
-                "/health",
-                get(health).with_state(HealthState { db: db.clone() }),
-            )
-            .merge(bucketbase_rest::router(rest.clone()))
-            .nest("/auth/v1", bucketbase_auth::router(auth))
-            .nest(
-                "/realtime/v1",
-                bucketbase_realtime::router(bucketbase_realtime::State::default()),
-            )
-            .nest(
-                "/storage/v1",
-                bucketbase_storage::router(bucketbase_storage::State::default()),
-            )
-            .nest(
-                "/functions/v1",
-                bucketbase_functions::router(bucketbase_functions::State::default()),
-            )
+        let listener_state = rest.clone();
+        let mounted = vec![
+            Service::new("rest", None, bucketbase_rest::router(rest.clone())).with_task(
+                // The schema-cache listener (NOTIFY pgrst) runs until shutdown.
+                move |mut stop: Shutdown| async move {
+                    let (tx, rx) = tokio::sync::watch::channel(false);
+                    let listener = tokio::spawn(bucketbase_rest::run(listener_state, rx));
+                    stop.signalled().await;
+                    let _ = tx.send(true);
+                    let _ = listener.await;
+                },
+            ),
+            bucketbase_auth::service(auth),
+            bucketbase_realtime::service(bucketbase_realtime::State {
+                config: services.realtime.into(),
+            }),
+            bucketbase_storage::service(bucketbase_storage::State {
+                config: services.storage.into(),
+            }),
+            bucketbase_functions::service(bucketbase_functions::State {
+                config: services.functions.into(),
+            }),
+        ];
+        let mut router = Router::new().route(
+            "/health",
+            get(health).with_state(HealthState { db: db.clone() }),
+        );
+        let mut tasks = Vec::new();
+        for mut service in mounted {
+            router = service.mount(router);
+            tasks.append(&mut service.tasks);
+        }
+        let router = router
+            .layer(axum::middleware::from_fn(
+                bucketbase_kit::log_internal_causes,
+            ))
             .layer(config.cors.layer())
             .layer(axum::middleware::map_response(
                 |mut res: axum::response::Response| async move {
@@ -241,7 +241,7 @@ impl Application {
         Ok(Self {
             listener,
             router,
-            rest: rest.clone(),
+            tasks,
             handles: Handles {
                 db,
                 keys,
@@ -257,24 +257,31 @@ impl Application {
         self.listener.local_addr().map(|a| a.port()).unwrap_or(0)
     }
 
-    /// Serves until `shutdown` resolves, then drains in-flight requests.
+    /// Serves until `shutdown` resolves, then drains in-flight requests and stops the
+    /// services' background tasks.
     pub async fn run_until(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
-        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-        let listener_task = tokio::spawn(bucketbase_rest::run(self.rest.clone(), stop_rx));
+        let (trigger, stop) = Shutdown::new();
+        let tasks: Vec<_> = self
+            .tasks
+            .into_iter()
+            .map(|task| tokio::spawn(task(stop.clone())))
+            .collect();
         // Peer addresses feed auth's per-IP rate limits.
-        axum::serve(
+        let served = axum::serve(
             self.listener,
             self.router
                 .into_make_service_with_connect_info::<std::net::SocketAddr>(),
         )
         .with_graceful_shutdown(shutdown)
         .await
-        .context("server error")?;
-        let _ = stop_tx.send(true);
-        let _ = listener_task.await;
-        Ok(())
+        .context("server error");
+        trigger.fire();
+        for task in tasks {
+            let _ = task.await;
+        }
+        served
     }
 }

@@ -4,7 +4,8 @@
 use std::collections::HashMap;
 use std::path::PathBuf;
 
-use anyhow::{bail, Context};
+use anyhow::Context;
+use bucketbase_kit::Env;
 
 /// Everything the server reads from its environment.
 #[derive(Clone)]
@@ -63,8 +64,8 @@ pub struct Config {
     /// Where mail goes when `SMTP_HOST` is not set: `start` sets its data dir's `mail/`
     /// folder (the local mail catcher); `serve` sends no mail then.
     pub mail_catcher_dir: Option<PathBuf>,
-    /// Every other variable, for services that read their own (`GOTRUE_*`, `SMTP_*`, …).
-    pub env: HashMap<String, String>,
+    /// The environment, for services that read their own (`GOTRUE_*`, `SMTP_*`, …).
+    pub env: Env,
 }
 
 impl std::fmt::Debug for Config {
@@ -80,27 +81,6 @@ impl std::fmt::Debug for Config {
     }
 }
 
-fn list(value: Option<&String>) -> Vec<String> {
-    value
-        .map(|v| {
-            v.split(',')
-                .map(|s| s.trim().to_string())
-                .filter(|s| !s.is_empty())
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
-fn flag(name: &str, value: Option<&String>) -> anyhow::Result<Option<bool>> {
-    match value.map(|v| v.trim().to_ascii_lowercase()) {
-        None => Ok(None),
-        Some(v) if v.is_empty() => Ok(None),
-        Some(v) if ["1", "true", "yes", "on"].contains(&v.as_str()) => Ok(Some(true)),
-        Some(v) if ["0", "false", "no", "off"].contains(&v.as_str()) => Ok(Some(false)),
-        Some(v) => bail!("{name}={v:?} is not a boolean: use true or false"),
-    }
-}
-
 impl Config {
     /// Reads the configuration from the process environment.
     pub fn from_env() -> anyhow::Result<Self> {
@@ -108,120 +88,124 @@ impl Config {
     }
 
     /// Reads the configuration from `vars` (tests pass their own map).
-    pub fn from_vars(env: HashMap<String, String>) -> anyhow::Result<Self> {
-        let get = |k: &str| env.get(k).filter(|v| !v.is_empty());
-        let port = match get("BUCKETBASE_PORT") {
-            Some(p) => p
-                .parse()
-                .with_context(|| format!("BUCKETBASE_PORT={p:?} is not a port number"))?,
-            None => 54321,
+    pub fn from_vars(vars: HashMap<String, String>) -> anyhow::Result<Self> {
+        Self::read(&Env::new(vars))
+    }
+
+    /// Reads the configuration through `env`, the one reader every service's
+    /// `Config::from_env` uses.
+    pub fn read(env: &Env) -> anyhow::Result<Self> {
+        let port = env
+            .parsed(&["BUCKETBASE_PORT"], "a port number")?
+            .unwrap_or(54321);
+        let database_url = match env.get(&["DATABASE_URL"]) {
+            Some(url) => Some(url.to_string()),
+            None => {
+                let user = env.get(&["POSTGRES_USER"]).unwrap_or("postgres");
+                let password = env.get(&["POSTGRES_PASSWORD"]).unwrap_or("postgres");
+                let port = env.get(&["POSTGRES_PORT"]).unwrap_or("5432");
+                let db = env.get(&["POSTGRES_DB"]).unwrap_or("postgres");
+                env.get(&["POSTGRES_HOST"])
+                    .map(|host| format!("postgresql://{user}:{password}@{host}:{port}/{db}"))
+            }
         };
-        let database_url = match get("DATABASE_URL") {
-            Some(url) => Some(url.clone()),
-            None => get("POSTGRES_HOST").map(|host| {
-                format!(
-                    "postgresql://{}:{}@{}:{}/{}",
-                    get("POSTGRES_USER").map_or("postgres", String::as_str),
-                    get("POSTGRES_PASSWORD").map_or("postgres", String::as_str),
-                    host,
-                    get("POSTGRES_PORT").map_or("5432", String::as_str),
-                    get("POSTGRES_DB").map_or("postgres", String::as_str),
-                )
-            }),
-        };
-        let jwks = match (get("JWT_JWKS"), get("JWT_JWKS_FILE")) {
-            (Some(j), _) => Some(j.clone()),
+        let jwks = match (env.get(&["JWT_JWKS"]), env.get(&["JWT_JWKS_FILE"])) {
+            (Some(j), _) => Some(j.to_string()),
             (None, Some(path)) => Some(std::fs::read_to_string(path).with_context(|| {
                 format!("cannot read JWT_JWKS_FILE {path:?}: fix the path or unset it")
             })?),
             (None, None) => None,
         };
-        let jwt_expiry = match get("JWT_EXPIRY") {
-            Some(v) => v
-                .parse()
-                .with_context(|| format!("JWT_EXPIRY={v:?} is not a number of seconds"))?,
-            None => 3600,
+        let db_schemas = match env.list(&["PGRST_DB_SCHEMAS"]) {
+            s if s.is_empty() => vec!["public".into(), "graphql_public".into()],
+            s => s,
         };
-        let db_max_rows = match get("PGRST_DB_MAX_ROWS") {
-            Some(v) => Some(
-                v.parse()
-                    .with_context(|| format!("PGRST_DB_MAX_ROWS={v:?} is not a number"))?,
-            ),
-            None => None,
-        };
-        let pool_size = match get("BUCKETBASE_DB_POOL").or_else(|| get("PGRST_DB_POOL")) {
-            Some(v) => v
-                .parse::<usize>()
-                .ok()
-                .filter(|n| *n > 0)
-                .with_context(|| format!("BUCKETBASE_DB_POOL={v:?} is not a positive number"))?,
-            None => default_pool_size(),
-        };
-        let admin_pool_size = match get("BUCKETBASE_DB_ADMIN_POOL") {
-            Some(v) => v
-                .parse::<usize>()
-                .ok()
-                .filter(|n| *n > 0)
-                .with_context(|| {
-                    format!("BUCKETBASE_DB_ADMIN_POOL={v:?} is not a positive number")
-                })?,
-            None => 8,
-        };
-        let mut db_schemas = list(get("PGRST_DB_SCHEMAS"));
-        if db_schemas.is_empty() {
-            db_schemas = vec!["public".into(), "graphql_public".into()];
-        }
         Ok(Self {
-            host: get("BUCKETBASE_HOST")
-                .cloned()
-                .unwrap_or_else(|| "127.0.0.1".into()),
+            host: env
+                .get(&["BUCKETBASE_HOST"])
+                .unwrap_or("127.0.0.1")
+                .to_string(),
             port,
-            data_dir: get("BUCKETBASE_DATA_DIR")
-                .map(PathBuf::from)
-                .unwrap_or_else(|| PathBuf::from(".bucketbase")),
+            data_dir: PathBuf::from(env.get(&["BUCKETBASE_DATA_DIR"]).unwrap_or(".bucketbase")),
             database_url,
-            request_url: get("PGRST_DB_URI").cloned(),
-            jwt_secret: get("JWT_SECRET").cloned(),
-            jwt_expiry,
+            request_url: env.get(&["PGRST_DB_URI"]).map(str::to_string),
+            jwt_secret: env.get(&["JWT_SECRET"]).map(str::to_string),
+            jwt_expiry: env
+                .parsed(&["JWT_EXPIRY"], "a number of seconds")?
+                .unwrap_or(3600),
             jwks,
-            audiences: list(get("JWT_AUD")),
-            anon_key: get("ANON_KEY").cloned(),
-            service_role_key: get("SERVICE_ROLE_KEY").cloned(),
-            publishable_keys: list(get("SUPABASE_PUBLISHABLE_KEY")),
-            secret_keys: list(get("SUPABASE_SECRET_KEY")),
-            anon_without_key: flag(
-                "BUCKETBASE_ALLOW_ANON_WITHOUT_KEY",
-                get("BUCKETBASE_ALLOW_ANON_WITHOUT_KEY"),
-            )?,
-            site_url: get("SITE_URL")
-                .cloned()
-                .unwrap_or_else(|| "http://localhost:3000".into()),
-            api_external_url: get("API_EXTERNAL_URL").cloned(),
+            audiences: env.list(&["JWT_AUD"]),
+            anon_key: env.get(&["ANON_KEY"]).map(str::to_string),
+            service_role_key: env.get(&["SERVICE_ROLE_KEY"]).map(str::to_string),
+            publishable_keys: env.list(&["SUPABASE_PUBLISHABLE_KEY"]),
+            secret_keys: env.list(&["SUPABASE_SECRET_KEY"]),
+            anon_without_key: env.flag(&["BUCKETBASE_ALLOW_ANON_WITHOUT_KEY"])?,
+            site_url: env
+                .get(&["SITE_URL"])
+                .unwrap_or("http://localhost:3000")
+                .to_string(),
+            api_external_url: env.get(&["API_EXTERNAL_URL"]).map(str::to_string),
             db_schemas,
-            db_max_rows,
-            db_aggregates_enabled: flag(
-                "PGRST_DB_AGGREGATES_ENABLED",
-                get("PGRST_DB_AGGREGATES_ENABLED"),
-            )?
-            .unwrap_or(false),
-            db_plan_enabled: flag("PGRST_DB_PLAN_ENABLED", get("PGRST_DB_PLAN_ENABLED"))?
-                .unwrap_or(false),
-            platform: flag("BUCKETBASE_PLATFORM", get("BUCKETBASE_PLATFORM"))?.unwrap_or(true),
-            pool_size,
-            admin_pool_size,
+            db_max_rows: env.parsed(&["PGRST_DB_MAX_ROWS"], "a number")?,
+            db_aggregates_enabled: env.flag(&["PGRST_DB_AGGREGATES_ENABLED"])?.unwrap_or(false),
+            db_plan_enabled: env.flag(&["PGRST_DB_PLAN_ENABLED"])?.unwrap_or(false),
+            platform: env.flag(&["BUCKETBASE_PLATFORM"])?.unwrap_or(true),
+            pool_size: env.positive(
+                &["BUCKETBASE_DB_POOL", "PGRST_DB_POOL"],
+                default_pool_size(),
+            )?,
+            admin_pool_size: env.positive(&["BUCKETBASE_DB_ADMIN_POOL"], 8)?,
             cors: crate::cors::CorsConfig::new(
-                list(
-                    get("BUCKETBASE_CORS_ALLOWED_ORIGINS")
-                        .or_else(|| get("PGRST_SERVER_CORS_ALLOWED_ORIGINS")),
-                ),
-                flag(
-                    "BUCKETBASE_CORS_ALLOW_CREDENTIALS",
-                    get("BUCKETBASE_CORS_ALLOW_CREDENTIALS"),
-                )?
-                .unwrap_or(false),
+                env.list(&[
+                    "BUCKETBASE_CORS_ALLOWED_ORIGINS",
+                    "PGRST_SERVER_CORS_ALLOWED_ORIGINS",
+                ]),
+                env.flag(&["BUCKETBASE_CORS_ALLOW_CREDENTIALS"])?
+                    .unwrap_or(false),
             )?,
             mail_catcher_dir: None,
-            env,
+            env: env.clone(),
+        })
+    }
+}
+
+/// Every service's configuration, each read by its own `Config::from_env` through the same
+/// [`Env`] as the server's.
+pub struct ServiceConfigs {
+    /// `/rest/v1`.
+    pub rest: bucketbase_rest::Config,
+    /// `/auth/v1`.
+    pub auth: bucketbase_auth::Config,
+    /// `/realtime/v1`.
+    pub realtime: bucketbase_realtime::Config,
+    /// `/storage/v1`.
+    pub storage: bucketbase_storage::Config,
+    /// `/functions/v1`.
+    pub functions: bucketbase_functions::Config,
+}
+
+impl ServiceConfigs {
+    /// Reads each service's variables from `config.env`.
+    pub fn read(config: &Config) -> anyhow::Result<Self> {
+        let env = &config.env;
+        Ok(Self {
+            rest: bucketbase_rest::Config {
+                schemas: config.db_schemas.clone(),
+                max_rows: config.db_max_rows.or(Some(1000)),
+                pre_request: env.get(&["PGRST_DB_PRE_REQUEST"]).map(str::to_string),
+                aggregates_enabled: config.db_aggregates_enabled,
+                plan_enabled: config.db_plan_enabled,
+                ..Default::default()
+            },
+            auth: bucketbase_auth::Config::from_env(
+                env,
+                &config.site_url,
+                config.api_external_url.as_deref(),
+                config.jwt_expiry,
+            )?,
+            realtime: bucketbase_realtime::Config::from_env(env)?,
+            storage: bucketbase_storage::Config::from_env(env)?,
+            functions: bucketbase_functions::Config::from_env(env)?,
         })
     }
 }
@@ -284,5 +268,39 @@ mod tests {
         assert_eq!(c.db_schemas, vec!["public", "graphql_public"]);
         assert!(c.platform);
         assert_eq!(c.admin_pool_size, 8);
+    }
+
+    /// `docker/server-env.txt` lists exactly the variables the readers ask for (plus those a
+    /// library reads, marked `# implicit`). Regenerate the list's names with
+    /// `BUCKETBASE_PRINT_ENV=1 cargo test -p bucketbase-server env_list -- --nocapture`.
+    #[test]
+    fn env_list_matches_what_the_readers_ask_for() {
+        let env = Env::new(HashMap::new());
+        let config = Config::read(&env).expect("server config");
+        ServiceConfigs::read(&config).expect("service configs");
+        let asked: std::collections::BTreeSet<String> = env.names_asked().into_iter().collect();
+        if std::env::var_os("BUCKETBASE_PRINT_ENV").is_some() {
+            for name in &asked {
+                println!("{name}");
+            }
+        }
+        let text = include_str!("../../docker/server-env.txt");
+        let mut listed = std::collections::BTreeSet::new();
+        for line in text.lines() {
+            let line = line.trim();
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            let (name, mark) = line.split_once('#').unwrap_or((line, ""));
+            if mark.trim() != "implicit" {
+                listed.insert(name.trim().to_string());
+            }
+        }
+        let unlisted: Vec<_> = asked.difference(&listed).collect();
+        let unread: Vec<_> = listed.difference(&asked).collect();
+        assert!(
+            unlisted.is_empty() && unread.is_empty(),
+            "read but not in docker/server-env.txt: {unlisted:?}; listed but never read: {unread:?}"
+        );
     }
 }

@@ -1,16 +1,24 @@
 //! Supabase Storage (/storage/v1: buckets, objects, signed URLs, TUS uploads).
 //!
 //! Not implemented yet: this crate holds the service's public face (`Config`, `State`,
-//! `router`, `Error`) so the server composes it like the others, and every request answers
-//! `501` in the service's own error envelope until the service lands.
+//! `service`, `Error`) so the server composes it like the others, and every request answers
+//! `501` in the service's own error envelope (after reading its body) until the service lands.
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Router;
+use bucketbase_kit::{Env, EnvError, ServiceError};
 
 /// Configuration of the service.
 #[derive(Debug, Clone, Default)]
 pub struct Config {}
+
+impl Config {
+    /// Reads the service's variables (none yet).
+    pub fn from_env(_env: &Env) -> Result<Self, EnvError> {
+        Ok(Self {})
+    }
+}
 
 /// Shared state of the service (cheap to clone).
 #[derive(Debug, Clone, Default)]
@@ -27,47 +35,41 @@ pub enum Error {
     NotImplemented,
 }
 
-impl Error {
-    /// The HTTP status of the error.
-    pub fn status(&self) -> StatusCode {
+impl ServiceError for Error {
+    fn status(&self) -> StatusCode {
         match self {
             Error::NotImplemented => StatusCode::NOT_IMPLEMENTED,
         }
     }
 
-    /// The machine-readable code of the error.
-    pub fn code(&self) -> &'static str {
+    fn code(&self) -> &str {
         match self {
             Error::NotImplemented => "NotImplemented",
         }
+    }
+
+    fn body(&self) -> serde_json::Value {
+        serde_json::json!({"statusCode": self.status().as_u16().to_string(), "code": self.code(), "error": self.code(), "message": self.to_string()})
     }
 }
 
 impl IntoResponse for Error {
     fn into_response(self) -> Response {
-        (self.status(), axum::Json(serde_json::json!({"statusCode": self.status().as_u16().to_string(), "code": self.code(), "error": self.code(), "message": self.to_string()}))).into_response()
+        bucketbase_kit::respond(&self)
     }
 }
 
-/// The router, mounted by the server under the service's prefix.
+/// The router, mounted by the server under `/storage/v1`.
 pub fn router(state: State) -> Router {
     Router::new().fallback(not_implemented).with_state(state)
 }
 
-/// The most of a request body read before answering 501 (larger uploads get the answer and a
-/// closed connection).
-const DRAIN_LIMIT: usize = 64 << 20;
+/// The service as the server mounts it.
+pub fn service(state: State) -> bucketbase_kit::Service {
+    bucketbase_kit::Service::new("storage", Some("/storage/v1"), router(state))
+}
 
-/// Answers 501 after reading the request body: answering first would leave an uploading client
-/// with a broken pipe instead of the answer.
 async fn not_implemented(body: axum::body::Body) -> Error {
-    let mut frames = body.into_data_stream();
-    let mut read = 0;
-    while read < DRAIN_LIMIT {
-        match futures_util::StreamExt::next(&mut frames).await {
-            Some(Ok(chunk)) => read += chunk.len(),
-            _ => break,
-        }
-    }
+    bucketbase_kit::drain_body(body).await;
     Error::NotImplemented
 }

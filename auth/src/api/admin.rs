@@ -53,7 +53,7 @@ fn ban_until(duration: &str) -> Result<Option<chrono::DateTime<chrono::Utc>>> {
     if duration == "none" {
         return Ok(None);
     }
-    let d = crate::config::parse_duration(duration)
+    let d = bucketbase_kit::parse_duration(duration)
         .filter(|_| !duration.chars().all(|c| c.is_ascii_digit() || c == '.'))
         .ok_or_else(|| {
             Error::bad_request(
