@@ -1,6 +1,6 @@
 //! The test harness: one throwaway PostgreSQL cluster per test process (its own port and temp
 //! dir, `wal_level=logical`, run as the `postgres` OS user when root), a template database
-//! migrated once, a fresh database copied from it for every test, and [`TestApp::spawn`] which
+//! migrated once, a fresh database copied from it for every test, and [`TestApp::builder`] which
 //! runs the real server on port 0 against it. `DATABASE_URL` points the harness at an existing
 //! server instead of starting a cluster.
 
@@ -178,33 +178,46 @@ pub struct TestApp {
     pub http: reqwest::Client,
 }
 
-impl TestApp {
-    /// Spawns the real server on port 0 with default configuration.
-    pub async fn spawn() -> anyhow::Result<Self> {
-        Self::spawn_with(HashMap::new()).await
+/// How a [`TestApp`] is set up: fixture SQL to run before the server starts (so the schema
+/// cache sees it) and extra server environment. Built by [`TestApp::builder`].
+#[derive(Default)]
+#[must_use = "a builder does nothing until `spawn`"]
+pub struct TestAppBuilder {
+    sql: Vec<String>,
+    env: HashMap<String, String>,
+}
+
+impl TestAppBuilder {
+    /// Runs `sql` on the fresh database before the server starts (in the order given).
+    pub fn sql(mut self, sql: &str) -> Self {
+        self.sql.push(sql.to_string());
+        self
     }
 
-    /// Spawns the server with extra environment variables (`PGRST_DB_MAX_ROWS`, …).
-    pub async fn spawn_with(env: HashMap<String, String>) -> anyhow::Result<Self> {
+    /// Sets one server environment variable (`PGRST_DB_MAX_ROWS`, …).
+    pub fn env(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.env.insert(key.into(), value.into());
+        self
+    }
+
+    /// Sets several server environment variables (for example [`SmtpSink::env`]).
+    pub fn envs<K: Into<String>, V: Into<String>>(
+        mut self,
+        vars: impl IntoIterator<Item = (K, V)>,
+    ) -> Self {
+        self.env
+            .extend(vars.into_iter().map(|(k, v)| (k.into(), v.into())));
+        self
+    }
+
+    /// Copies a fresh database, runs the fixture SQL and spawns the real server on port 0.
+    pub async fn spawn(self) -> anyhow::Result<TestApp> {
         let db_url = fresh_database().await?;
         let db = connect(&db_url).await?;
-        Self::spawn_on(db_url, db, env, None).await
-    }
-
-    /// Spawns the server against `db_url`, running `setup_sql` first (so the schema cache sees it).
-    pub async fn spawn_with_sql(setup_sql: &str) -> anyhow::Result<Self> {
-        let db_url = fresh_database().await?;
-        let db = connect(&db_url).await?;
-        db.batch_execute(setup_sql).await.context("fixture SQL")?;
-        Self::spawn_on(db_url, db, HashMap::new(), None).await
-    }
-
-    async fn spawn_on(
-        db_url: String,
-        db: tokio_postgres::Client,
-        mut env: HashMap<String, String>,
-        _unused: Option<()>,
-    ) -> anyhow::Result<Self> {
+        for sql in &self.sql {
+            db.batch_execute(sql).await.context("fixture SQL")?;
+        }
+        let mut env = self.env;
         env.insert("DATABASE_URL".into(), db_url.clone());
         env.insert("JWT_SECRET".into(), JWT_SECRET.into());
         env.insert("BUCKETBASE_DB_POOL".into(), "4".into());
@@ -218,7 +231,7 @@ impl TestApp {
         let port = app.port();
         let handles = app.handles.clone();
         tokio::spawn(app.run_until(std::future::pending()));
-        Ok(Self {
+        Ok(TestApp {
             url: format!("http://127.0.0.1:{port}"),
             anon_key: handles.anon_key,
             service_role_key: handles.service_role_key,
@@ -227,6 +240,14 @@ impl TestApp {
             keys: handles.keys,
             http: reqwest::Client::new(),
         })
+    }
+}
+
+impl TestApp {
+    /// A builder for a server against a fresh database: `TestApp::builder().sql(FIXTURE)
+    /// .env("PGRST_DB_MAX_ROWS", "2").spawn().await`.
+    pub fn builder() -> TestAppBuilder {
+        TestAppBuilder::default()
     }
 
     /// A signed access token for an authenticated user `sub` (extra claims merged in).
@@ -497,20 +518,6 @@ async fn smtp_session(
             b"502 Command not implemented\r\n"
         };
         write.write_all(reply).await?;
-    }
-}
-
-impl TestApp {
-    /// Spawns the server with extra environment variables after running `setup_sql` (for
-    /// settings that name fixture objects, such as `PGRST_DB_PRE_REQUEST`).
-    pub async fn spawn_with_sql_env(
-        setup_sql: &str,
-        env: HashMap<String, String>,
-    ) -> anyhow::Result<Self> {
-        let db_url = fresh_database().await?;
-        let db = connect(&db_url).await?;
-        db.batch_execute(setup_sql).await.context("fixture SQL")?;
-        Self::spawn_on(db_url, db, env, None).await
     }
 }
 

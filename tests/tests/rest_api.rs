@@ -12,7 +12,7 @@ const ALICE: &str = "11111111-1111-1111-1111-111111111111";
 const BOB: &str = "22222222-2222-2222-2222-222222222222";
 
 async fn app() -> TestApp {
-    TestApp::spawn_with_sql(FIXTURE).await.expect("app")
+    TestApp::builder().sql(FIXTURE).spawn().await.expect("app")
 }
 
 /// `method path` as `token`, with extra headers and an optional JSON body.
