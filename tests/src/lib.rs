@@ -176,6 +176,8 @@ pub struct TestApp {
     pub keys: bucketbase_auth::Keys,
     /// An HTTP client.
     pub http: reqwest::Client,
+    /// The server's REST state, whose schema cache [`TestApp::reload_schema`] reloads.
+    rest: bucketbase_rest::State,
 }
 
 /// How a [`TestApp`] is set up: fixture SQL to run before the server starts (so the schema
@@ -239,6 +241,7 @@ impl TestAppBuilder {
             db_url,
             keys: handles.keys,
             http: reqwest::Client::new(),
+            rest: handles.rest,
         })
     }
 }
@@ -279,14 +282,35 @@ impl TestApp {
             .header("authorization", format!("Bearer {token}"))
     }
 
-    /// Asks the server to reload its schema cache and waits until it has.
+    /// Reloads the server's schema cache and returns once the new cache is in use (what
+    /// `notify pgrst, 'reload schema'` does, without waiting for the listener).
     pub async fn reload_schema(&self) -> anyhow::Result<()> {
-        self.db
-            .batch_execute("notify pgrst, 'reload schema'")
-            .await?;
-        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
-        Ok(())
+        self.rest
+            .reload_schema()
+            .await
+            .context("reloading the schema cache")
     }
+}
+
+/// Checks `check` every 20 ms until it holds; an error naming `what` once `timeout` has passed.
+/// For the tests that wait on something the server does in the background.
+pub async fn wait_until<F, Fut>(
+    what: &str,
+    timeout: std::time::Duration,
+    mut check: F,
+) -> anyhow::Result<()>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = tokio::time::Instant::now() + timeout;
+    while !check().await {
+        if tokio::time::Instant::now() > deadline {
+            anyhow::bail!("{what}: not within {timeout:?}");
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    Ok(())
 }
 
 /// A mail received by [`SmtpSink`].
