@@ -4,85 +4,21 @@
 //! against a password-protected cluster prepared by `bucketbase migrate` serves REST, and one
 //! whose request pool cannot log in refuses to start with one line.
 
-use std::io::{BufRead, BufReader};
+mod support;
+
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bucketbase_sql::embedded::{Cluster, ClusterConfig};
+use support::{free_port_pair, port_is_free, psql, value, wait_until, Started};
 
 const SECRET: &str = "a-secret-of-at-least-thirty-two-characters";
 
-fn free_port_pair() -> u16 {
-    for _ in 0..50 {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-        let port = l.local_addr().expect("addr").port();
-        drop(l);
-        if port < u16::MAX && std::net::TcpListener::bind(("127.0.0.1", port + 1)).is_ok() {
-            return port;
-        }
-    }
-    panic!("no free port pair");
-}
-
-fn port_is_free(port: u16) -> bool {
-    std::net::TcpListener::bind(("127.0.0.1", port)).is_ok()
-}
-
-/// Runs `bucketbase start` and reads its five ready lines.
+/// `bucketbase start` with the platform schemas off; the child and its ready lines.
 fn start(dir: &std::path::Path, port: u16) -> (Child, Vec<String>) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_bucketbase"))
-        .args(["start", "--data-dir"])
-        .arg(dir)
-        .args(["--port", &port.to_string()])
-        .env_remove("DATABASE_URL")
-        .env_remove("JWT_SECRET")
-        .env_remove("SMTP_HOST")
-        .env("BUCKETBASE_PLATFORM", "false")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn");
-    let stdout = child.stdout.take().expect("stdout");
-    let mut lines = Vec::new();
-    for line in BufReader::new(stdout).lines() {
-        let line = line.expect("line");
-        let done = line.starts_with("service_role key:");
-        lines.push(line);
-        if done {
-            break;
-        }
-    }
-    assert_eq!(lines.len(), 5, "ready lines: {lines:?}");
+    let Started { child, lines } = support::start(dir, port, &[("BUCKETBASE_PLATFORM", "false")]);
     (child, lines)
-}
-
-fn value<'a>(lines: &'a [String], prefix: &str) -> &'a str {
-    lines
-        .iter()
-        .find_map(|l| l.strip_prefix(prefix))
-        .unwrap_or_else(|| panic!("no {prefix} in {lines:?}"))
-}
-
-fn psql(url: &str, sql: &str) -> String {
-    let out = Command::new("psql")
-        .args([url, "-Atc", sql])
-        .output()
-        .expect("psql");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
-}
-
-fn wait_until(what: &str, deadline: Duration, mut ok: impl FnMut() -> bool) {
-    let until = Instant::now() + deadline;
-    while !ok() {
-        assert!(Instant::now() < until, "{what} within {deadline:?}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
 }
 
 fn sigterm(child: &mut Child) {

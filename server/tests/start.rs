@@ -3,58 +3,12 @@
 //! directory reuses the data and the secret. Bad configuration gets one clear line and a
 //! non-zero exit, with nothing left behind.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+mod support;
 
-fn free_port_pair() -> u16 {
-    for _ in 0..50 {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-        let port = l.local_addr().expect("addr").port();
-        drop(l);
-        if port < u16::MAX && std::net::TcpListener::bind(("127.0.0.1", port + 1)).is_ok() {
-            return port;
-        }
-    }
-    panic!("no free port pair");
-}
+use std::process::Command;
+use std::time::Duration;
 
-struct Started {
-    child: Child,
-    lines: Vec<String>,
-}
-
-fn start(dir: &std::path::Path, port: u16) -> Started {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_bucketbase"))
-        .args(["start", "--data-dir"])
-        .arg(dir)
-        .args(["--port", &port.to_string()])
-        .env_remove("DATABASE_URL")
-        .env_remove("JWT_SECRET")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn");
-    let stdout = child.stdout.take().expect("stdout");
-    let mut lines = Vec::new();
-    for line in BufReader::new(stdout).lines() {
-        let line = line.expect("line");
-        let done = line.starts_with("service_role key:");
-        lines.push(line);
-        if done {
-            break;
-        }
-    }
-    assert_eq!(lines.len(), 5, "ready lines: {lines:?}");
-    Started { child, lines }
-}
-
-fn value<'a>(lines: &'a [String], prefix: &str) -> &'a str {
-    lines
-        .iter()
-        .find_map(|l| l.strip_prefix(prefix))
-        .unwrap_or_else(|| panic!("no {prefix} in {lines:?}"))
-}
+use support::{free_port_pair, port_is_free, psql, start, value, wait_until, Started};
 
 fn stop(mut s: Started) {
     let status = Command::new("kill")
@@ -62,28 +16,13 @@ fn stop(mut s: Started) {
         .status()
         .expect("kill");
     assert!(status.success());
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        if let Some(status) = s.child.try_wait().expect("wait") {
-            assert!(status.success(), "clean exit after SIGTERM: {status}");
-            return;
-        }
-        assert!(Instant::now() < deadline, "did not stop within 30 s");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
-fn psql(url: &str, sql: &str) -> String {
-    let out = Command::new("psql")
-        .args([url, "-Atc", sql])
-        .output()
-        .expect("psql");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
+    let mut exit = None;
+    wait_until("a stop after SIGTERM", Duration::from_secs(30), || {
+        exit = s.child.try_wait().expect("wait");
+        exit.is_some()
+    });
+    let status = exit.expect("exited");
+    assert!(status.success(), "clean exit after SIGTERM: {status}");
 }
 
 #[test]
@@ -92,7 +31,7 @@ fn start_prints_ready_lines_stops_cleanly_and_reuses_its_data() {
     let _ = std::fs::remove_dir_all(&dir);
     let port = free_port_pair();
 
-    let first = start(&dir, port);
+    let first = start(&dir, port, &[]);
     assert_eq!(
         value(&first.lines, "API URL: "),
         format!("http://127.0.0.1:{port}")
@@ -114,12 +53,9 @@ fn start_prints_ready_lines_stops_cleanly_and_reuses_its_data() {
         "create table kept (v text); insert into kept values ('survives')",
     );
     stop(first);
-    assert!(
-        std::net::TcpListener::bind(("127.0.0.1", port + 1)).is_ok(),
-        "PostgreSQL stopped with the server"
-    );
+    assert!(port_is_free(port + 1), "PostgreSQL stopped with the server");
 
-    let second = start(&dir, port);
+    let second = start(&dir, port, &[]);
     assert_eq!(
         value(&second.lines, "JWT secret: "),
         secret,

@@ -1,6 +1,6 @@
 //! The test harness: one throwaway PostgreSQL cluster per test process (its own port and temp
 //! dir, `wal_level=logical`, run as the `postgres` OS user when root), a template database
-//! migrated once, a fresh database copied from it for every test, and [`TestApp::spawn`] which
+//! migrated once, a fresh database copied from it for every test, and [`TestApp::builder`] which
 //! runs the real server on port 0 against it. `DATABASE_URL` points the harness at an existing
 //! server instead of starting a cluster.
 
@@ -176,35 +176,50 @@ pub struct TestApp {
     pub keys: bucketbase_caller::Keys,
     /// An HTTP client.
     pub http: reqwest::Client,
+    /// The server's REST state, whose schema cache [`TestApp::reload_schema`] reloads.
+    rest: bucketbase_rest::State,
 }
 
-impl TestApp {
-    /// Spawns the real server on port 0 with default configuration.
-    pub async fn spawn() -> anyhow::Result<Self> {
-        Self::spawn_with(HashMap::new()).await
+/// How a [`TestApp`] is set up: fixture SQL to run before the server starts (so the schema
+/// cache sees it) and extra server environment. Built by [`TestApp::builder`].
+#[derive(Default)]
+#[must_use = "a builder does nothing until `spawn`"]
+pub struct TestAppBuilder {
+    sql: Vec<String>,
+    env: HashMap<String, String>,
+}
+
+impl TestAppBuilder {
+    /// Runs `sql` on the fresh database before the server starts (in the order given).
+    pub fn sql(mut self, sql: &str) -> Self {
+        self.sql.push(sql.to_string());
+        self
     }
 
-    /// Spawns the server with extra environment variables (`PGRST_DB_MAX_ROWS`, …).
-    pub async fn spawn_with(env: HashMap<String, String>) -> anyhow::Result<Self> {
+    /// Sets one server environment variable (`PGRST_DB_MAX_ROWS`, …).
+    pub fn env(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.env.insert(key.into(), value.into());
+        self
+    }
+
+    /// Sets several server environment variables (for example [`SmtpSink::env`]).
+    pub fn envs<K: Into<String>, V: Into<String>>(
+        mut self,
+        vars: impl IntoIterator<Item = (K, V)>,
+    ) -> Self {
+        self.env
+            .extend(vars.into_iter().map(|(k, v)| (k.into(), v.into())));
+        self
+    }
+
+    /// Copies a fresh database, runs the fixture SQL and spawns the real server on port 0.
+    pub async fn spawn(self) -> anyhow::Result<TestApp> {
         let db_url = fresh_database().await?;
         let db = connect(&db_url).await?;
-        Self::spawn_on(db_url, db, env, None).await
-    }
-
-    /// Spawns the server against `db_url`, running `setup_sql` first (so the schema cache sees it).
-    pub async fn spawn_with_sql(setup_sql: &str) -> anyhow::Result<Self> {
-        let db_url = fresh_database().await?;
-        let db = connect(&db_url).await?;
-        db.batch_execute(setup_sql).await.context("fixture SQL")?;
-        Self::spawn_on(db_url, db, HashMap::new(), None).await
-    }
-
-    async fn spawn_on(
-        db_url: String,
-        db: tokio_postgres::Client,
-        mut env: HashMap<String, String>,
-        _unused: Option<()>,
-    ) -> anyhow::Result<Self> {
+        for sql in &self.sql {
+            db.batch_execute(sql).await.context("fixture SQL")?;
+        }
+        let mut env = self.env;
         env.insert("DATABASE_URL".into(), db_url.clone());
         env.insert("JWT_SECRET".into(), JWT_SECRET.into());
         env.insert("BUCKETBASE_DB_POOL".into(), "4".into());
@@ -218,7 +233,7 @@ impl TestApp {
         let port = app.port();
         let handles = app.handles.clone();
         tokio::spawn(app.run_until(std::future::pending()));
-        Ok(Self {
+        Ok(TestApp {
             url: format!("http://127.0.0.1:{port}"),
             anon_key: handles.anon_key,
             service_role_key: handles.service_role_key,
@@ -226,7 +241,16 @@ impl TestApp {
             db_url,
             keys: handles.keys,
             http: reqwest::Client::new(),
+            rest: handles.rest,
         })
+    }
+}
+
+impl TestApp {
+    /// A builder for a server against a fresh database: `TestApp::builder().sql(FIXTURE)
+    /// .env("PGRST_DB_MAX_ROWS", "2").spawn().await`.
+    pub fn builder() -> TestAppBuilder {
+        TestAppBuilder::default()
     }
 
     /// A signed access token for an authenticated user `sub` (extra claims merged in).
@@ -258,14 +282,35 @@ impl TestApp {
             .header("authorization", format!("Bearer {token}"))
     }
 
-    /// Asks the server to reload its schema cache and waits until it has.
+    /// Reloads the server's schema cache and returns once the new cache is in use (what
+    /// `notify pgrst, 'reload schema'` does, without waiting for the listener).
     pub async fn reload_schema(&self) -> anyhow::Result<()> {
-        self.db
-            .batch_execute("notify pgrst, 'reload schema'")
-            .await?;
-        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
-        Ok(())
+        self.rest
+            .reload_schema()
+            .await
+            .context("reloading the schema cache")
     }
+}
+
+/// Checks `check` every 20 ms until it holds; an error naming `what` once `timeout` has passed.
+/// For the tests that wait on something the server does in the background.
+pub async fn wait_until<F, Fut>(
+    what: &str,
+    timeout: std::time::Duration,
+    mut check: F,
+) -> anyhow::Result<()>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = tokio::time::Instant::now() + timeout;
+    while !check().await {
+        if tokio::time::Instant::now() > deadline {
+            anyhow::bail!("{what}: not within {timeout:?}");
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    Ok(())
 }
 
 /// A mail received by [`SmtpSink`].
@@ -497,20 +542,6 @@ async fn smtp_session(
             b"502 Command not implemented\r\n"
         };
         write.write_all(reply).await?;
-    }
-}
-
-impl TestApp {
-    /// Spawns the server with extra environment variables after running `setup_sql` (for
-    /// settings that name fixture objects, such as `PGRST_DB_PRE_REQUEST`).
-    pub async fn spawn_with_sql_env(
-        setup_sql: &str,
-        env: HashMap<String, String>,
-    ) -> anyhow::Result<Self> {
-        let db_url = fresh_database().await?;
-        let db = connect(&db_url).await?;
-        db.batch_execute(setup_sql).await.context("fixture SQL")?;
-        Self::spawn_on(db_url, db, env, None).await
     }
 }
 

@@ -361,9 +361,11 @@ async fn generate_link_for_every_type() {
 
 #[tokio::test]
 async fn users_from_auth_are_seen_by_auth_uid_in_rls() {
-    let mut env = std::collections::HashMap::new();
-    env.insert("ENABLE_EMAIL_AUTOCONFIRM".to_string(), "true".to_string());
-    let app = TestApp::spawn_with(env).await.expect("app");
+    let app = TestApp::builder()
+        .env("ENABLE_EMAIL_AUTOCONFIRM", "true")
+        .spawn()
+        .await
+        .expect("app");
     app.db
         .batch_execute(
             "create table public.notes (id bigserial primary key, owner uuid not null default auth.uid(), body text);

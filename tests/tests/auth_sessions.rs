@@ -7,6 +7,7 @@
 mod auth_support;
 
 use auth_support::{claims, spawn, spawn_autoconfirm, Res};
+use bucketbase_tests::wait_until;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
@@ -234,7 +235,21 @@ async fn refreshes_queued_together_are_each_answered_as_if_alone() {
         let ctx = ctx.clone();
         requests.spawn(async move { (label, ctx.refresh(&token).await) });
     }
-    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    // Commit once the first batch is waiting for the lock.
+    wait_until(
+        "a refresh waiting for the audit log",
+        std::time::Duration::from_secs(10),
+        || async {
+            ctx.count(
+                "select count(*) from pg_locks \
+                 where relation = 'auth.audit_log_entries'::regclass and not granted",
+            )
+            .await
+                > 0
+        },
+    )
+    .await
+    .expect("a queued refresh");
     locker.batch_execute("commit").await.expect("commit");
     let mut answers: Vec<(String, Res)> = Vec::new();
     while let Some(answer) = requests.join_next().await {

@@ -11,7 +11,7 @@ use serde_json::{json, Value};
 
 #[tokio::test]
 async fn health_answers_ok_with_json() {
-    let app = TestApp::spawn().await.expect("app");
+    let app = TestApp::builder().spawn().await.expect("app");
     let res = app
         .http
         .get(format!("{}/health", app.url))
@@ -25,7 +25,7 @@ async fn health_answers_ok_with_json() {
 
 #[tokio::test]
 async fn migrations_create_supabase_roles_schemas_and_tables() {
-    let app = TestApp::spawn().await.expect("app");
+    let app = TestApp::builder().spawn().await.expect("app");
     let roles: Vec<String> = app
         .db
         .query(
@@ -97,7 +97,7 @@ async fn migrations_create_supabase_roles_schemas_and_tables() {
 
 #[tokio::test]
 async fn request_tx_makes_auth_uid_see_the_caller() {
-    let app = TestApp::spawn().await.expect("app");
+    let app = TestApp::builder().spawn().await.expect("app");
     app.db
         .batch_execute(
             "create table notes (id int primary key, owner uuid not null, body text);
@@ -197,22 +197,12 @@ async fn rest_status(
 
 #[tokio::test]
 async fn bad_tokens_get_postgrest_401s() {
-    let app = TestApp::spawn_with(
-        [
-            (
-                "SUPABASE_PUBLISHABLE_KEY".to_string(),
-                "sb_publishable_test".to_string(),
-            ),
-            (
-                "SUPABASE_SECRET_KEY".to_string(),
-                "sb_secret_test".to_string(),
-            ),
-        ]
-        .into_iter()
-        .collect(),
-    )
-    .await
-    .expect("app");
+    let app = TestApp::builder()
+        .env("SUPABASE_PUBLISHABLE_KEY", "sb_publishable_test")
+        .env("SUPABASE_SECRET_KEY", "sb_secret_test")
+        .spawn()
+        .await
+        .expect("app");
     let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
     // The anon key works; no key at all is refused under `serve`.
@@ -286,7 +276,7 @@ async fn bad_tokens_get_postgrest_401s() {
 
 #[tokio::test]
 async fn the_platform_schema_is_switchable() {
-    let app = TestApp::spawn().await.expect("app");
+    let app = TestApp::builder().spawn().await.expect("app");
     let name = format!("empty_{}", uuid::Uuid::new_v4().simple());
     app.db
         .batch_execute(&format!("create database {name}"))

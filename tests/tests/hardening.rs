@@ -48,7 +48,7 @@ async fn call(
 
 #[tokio::test]
 async fn insert_of_empty_objects_writes_rows_of_defaults_as_postgrest() {
-    let app = TestApp::spawn_with_sql(FIXTURE).await.expect("app");
+    let app = TestApp::builder().sql(FIXTURE).spawn().await.expect("app");
     let json_body = [("content-type", "application/json")];
     let r = call(
         &app,
@@ -114,7 +114,7 @@ async fn insert_of_empty_objects_writes_rows_of_defaults_as_postgrest() {
 
 #[tokio::test]
 async fn range_numbers_past_bigint_answer_postgresql_400_not_a_panic() {
-    let app = TestApp::spawn_with_sql(FIXTURE).await.expect("app");
+    let app = TestApp::builder().sql(FIXTURE).spawn().await.expect("app");
     for range in [
         "0-9223372036854775807",
         "99999999999999999999-",
@@ -182,7 +182,7 @@ async fn cors_of(app: &TestApp, origin: &str) -> (Reply, Reply) {
 
 #[tokio::test]
 async fn cors_answers_any_origin_with_a_star_and_no_credentials_by_default() {
-    let app = TestApp::spawn_with_sql(FIXTURE).await.expect("app");
+    let app = TestApp::builder().sql(FIXTURE).spawn().await.expect("app");
     for origin in ["https://evil.example", "null", "http://localhost:3000"] {
         let (pre, get) = cors_of(&app, origin).await;
         for r in [&pre, &get] {
@@ -209,17 +209,14 @@ async fn cors_answers_any_origin_with_a_star_and_no_credentials_by_default() {
 
 #[tokio::test]
 async fn cors_origins_can_be_listed_and_only_those_get_credentials() {
-    let env = HashMap::from([
-        (
-            "BUCKETBASE_CORS_ALLOWED_ORIGINS".to_string(),
-            "https://app.example, http://localhost:3000".to_string(),
-        ),
-        (
-            "BUCKETBASE_CORS_ALLOW_CREDENTIALS".to_string(),
-            "true".to_string(),
-        ),
-    ]);
-    let app = TestApp::spawn_with_sql_env(FIXTURE, env)
+    let app = TestApp::builder()
+        .sql(FIXTURE)
+        .env(
+            "BUCKETBASE_CORS_ALLOWED_ORIGINS",
+            "https://app.example, http://localhost:3000",
+        )
+        .env("BUCKETBASE_CORS_ALLOW_CREDENTIALS", "true")
+        .spawn()
         .await
         .expect("app");
     let (pre, get) = cors_of(&app, "https://app.example").await;
@@ -240,7 +237,7 @@ async fn cors_origins_can_be_listed_and_only_those_get_credentials() {
 
 #[tokio::test]
 async fn services_not_yet_built_read_the_upload_before_answering_501() {
-    let app = TestApp::spawn().await.expect("app");
+    let app = TestApp::builder().spawn().await.expect("app");
     let upload = vec![b'x'; 8 << 20];
     for path in [
         "/storage/v1/object/avatars/a.bin",
@@ -485,7 +482,7 @@ fn fuzz_request(rng: &mut Rng) -> (Method, String, Vec<(String, String)>, Option
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_bounded_rest_fuzz_run_never_sees_a_5xx() {
-    let app = Arc::new(TestApp::spawn_with_sql(FIXTURE).await.expect("app"));
+    let app = Arc::new(TestApp::builder().sql(FIXTURE).spawn().await.expect("app"));
     const REQUESTS: u64 = 1500;
     let next = Arc::new(AtomicUsize::new(0));
     let deadline = Instant::now() + Duration::from_secs(120);
@@ -600,6 +597,7 @@ async fn a_database_outage_is_answered_at_once_without_a_reconnect_storm_and_rec
         .expect("build");
     let api = format!("http://127.0.0.1:{}", app.port());
     let key = app.handles.service_role_key.clone();
+    let rest = app.handles.rest.clone();
     tokio::spawn(app.run_until(std::future::pending()));
     let http = reqwest::Client::new();
     let get = |path: &'static str| {
@@ -617,6 +615,7 @@ async fn a_database_outage_is_answered_at_once_without_a_reconnect_storm_and_rec
         }
     };
     client_grants(&db_url).await;
+    rest.reload_schema().await.expect("reload");
     assert_eq!(get("/rest/v1/pings").await.status, 200);
 
     // The database goes away; something else answers on its port and counts every attempt
@@ -701,7 +700,7 @@ async fn client_grants(db_url: &str) {
         .expect("connect");
     tokio::spawn(connection);
     client
-        .batch_execute("grant select on public.pings to anon, authenticated, service_role; notify pgrst, 'reload schema'")
+        .batch_execute("grant select on public.pings to anon, authenticated, service_role")
         .await
         .expect("grants");
 }

@@ -39,7 +39,7 @@ fn id(name: &str) -> &'static str {
 }
 
 async fn setup() -> (TestApp, Actors) {
-    let app = TestApp::spawn().await.expect("app");
+    let app = TestApp::builder().spawn().await.expect("app");
     for (name, uid) in IDS {
         app.db
             .execute(

@@ -3,7 +3,9 @@
 //! return shape, PostgREST's error table, schema reload and the OpenAPI root. The fixture
 //! (`tests/js/fixtures/rest.sql`) is shared with the supabase-js conformance tests.
 
-use bucketbase_tests::{Reply, TestApp};
+use std::time::Duration;
+
+use bucketbase_tests::{wait_until, Reply, TestApp};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
@@ -12,7 +14,7 @@ const ALICE: &str = "11111111-1111-1111-1111-111111111111";
 const BOB: &str = "22222222-2222-2222-2222-222222222222";
 
 async fn app() -> TestApp {
-    TestApp::spawn_with_sql(FIXTURE).await.expect("app")
+    TestApp::builder().sql(FIXTURE).spawn().await.expect("app")
 }
 
 /// `method path` as `token`, with extra headers and an optional JSON body.
@@ -876,10 +878,10 @@ async fn postgrest_error_envelopes() {
     insta::assert_json_snapshot!("error_envelopes", Value::Object(errors));
     // Ambiguous overloads: PGRST203.
     app.db
-        .batch_execute("create function public.amb(x int) returns int language sql as 'select 1'; create function public.amb(x text) returns int language sql as 'select 2'; notify pgrst, 'reload schema';")
+        .batch_execute("create function public.amb(x int) returns int language sql as 'select 1'; create function public.amb(x text) returns int language sql as 'select 2';")
         .await
         .expect("ddl");
-    tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+    app.reload_schema().await.expect("reload");
     let r = call(
         &app,
         Method::POST,
@@ -1047,11 +1049,17 @@ async fn schema_reload_on_notify() {
     assert_eq!(r.status, StatusCode::NOT_FOUND);
     app.db
         .batch_execute(
-            "create table public.fresh (id int primary key); insert into public.fresh values (1);",
+            "create table public.fresh (id int primary key); insert into public.fresh values (1);
+             notify pgrst, 'reload schema';",
         )
         .await
         .expect("ddl");
-    app.reload_schema().await.expect("reload");
+    // The listener reloads in the background: poll for the table rather than sleep.
+    wait_until("the notified reload", Duration::from_secs(10), || async {
+        get(&app, "/fresh").await.status == StatusCode::OK
+    })
+    .await
+    .expect("reload");
     assert_eq!(get_json(&app, "/fresh").await, json!([{"id": 1}]));
 }
 

@@ -3,8 +3,6 @@
 //! `db-pre-request`, CSV and form bodies, `Preference-Applied`, `Content-Location`,
 //! relationships through views that rename their columns, and `db-aggregates-enabled`.
 
-use std::collections::HashMap;
-
 use bucketbase_tests::{Reply, TestApp};
 use reqwest::{Method, StatusCode};
 use serde_json::json;
@@ -41,7 +39,7 @@ grant execute on all functions in schema public to anon, authenticated, service_
 "#;
 
 async fn app() -> TestApp {
-    TestApp::spawn_with_sql(FIXTURE).await.expect("app")
+    TestApp::builder().sql(FIXTURE).spawn().await.expect("app")
 }
 
 /// `method path` as service_role, with extra headers and an optional raw body.
@@ -326,11 +324,10 @@ async fn response_gucs_override_status_and_headers() {
 
 #[tokio::test]
 async fn pre_request_function_runs_before_the_statement() {
-    let env = HashMap::from([(
-        "PGRST_DB_PRE_REQUEST".to_string(),
-        "public.check_request".to_string(),
-    )]);
-    let app = TestApp::spawn_with_sql_env(FIXTURE, env)
+    let app = TestApp::builder()
+        .sql(FIXTURE)
+        .env("PGRST_DB_PRE_REQUEST", "public.check_request")
+        .spawn()
         .await
         .expect("app");
     let r = call(&app, Method::GET, "/items?id=eq.1", &[], None).await;
@@ -526,12 +523,14 @@ async fn embeds_through_views_with_renamed_columns() {
 
 #[tokio::test]
 async fn openapi_31_document_describes_the_same_schema() {
-    let app = TestApp::spawn_with_sql(
-        "create table public.gadgets (id bigint primary key, name text not null);
-         grant all on public.gadgets to anon;",
-    )
-    .await
-    .expect("app");
+    let app = TestApp::builder()
+        .sql(
+            "create table public.gadgets (id bigint primary key, name text not null);
+             grant all on public.gadgets to anon;",
+        )
+        .spawn()
+        .await
+        .expect("app");
     let res = app
         .request(Method::GET, "/rest/v1/openapi.json", &app.anon_key)
         .send()
@@ -562,11 +561,10 @@ async fn aggregates_follow_pgrst_db_aggregates_enabled() {
     assert_eq!(r.json()["code"], "PGRST123");
 
     // On through the environment.
-    let env = HashMap::from([(
-        "PGRST_DB_AGGREGATES_ENABLED".to_string(),
-        "true".to_string(),
-    )]);
-    let app = TestApp::spawn_with_sql_env(FIXTURE, env)
+    let app = TestApp::builder()
+        .sql(FIXTURE)
+        .env("PGRST_DB_AGGREGATES_ENABLED", "true")
+        .spawn()
         .await
         .expect("app");
     let r = call(

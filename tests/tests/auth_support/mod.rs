@@ -27,12 +27,13 @@ pub struct Res {
 /// Spawns a server whose mail goes to a fresh sink, with `extra` environment.
 pub async fn spawn(extra: &[(&str, &str)]) -> Ctx {
     let sink = SmtpSink::start().await.expect("smtp sink");
-    let mut env: HashMap<String, String> = sink.env();
-    env.insert("SITE_URL".into(), "http://localhost:3000".into());
-    for (k, v) in extra {
-        env.insert(k.to_string(), v.to_string());
-    }
-    let app = TestApp::spawn_with(env).await.expect("app");
+    let app = TestApp::builder()
+        .envs(sink.env())
+        .env("SITE_URL", "http://localhost:3000")
+        .envs(extra.iter().copied())
+        .spawn()
+        .await
+        .expect("app");
     Ctx { app, sink }
 }
 
