@@ -19,7 +19,7 @@ use bucketbase_sql::ServiceTx;
 
 /// A user about to be inserted.
 #[derive(Debug, Clone)]
-pub struct NewUser {
+pub(crate) struct NewUser {
     /// The id (random unless an admin chose one).
     pub id: Uuid,
     /// `aud`.
@@ -42,7 +42,7 @@ pub struct NewUser {
 
 impl NewUser {
     /// A user signing up with a phone number (provider `phone`), with the given id.
-    pub fn phone(
+    pub(crate) fn phone(
         id: Uuid,
         aud: &str,
         role: &str,
@@ -56,7 +56,7 @@ impl NewUser {
     }
 
     /// A user signing up with an email address (provider `email`), with the given id.
-    pub fn email(
+    pub(crate) fn email(
         id: Uuid,
         aud: &str,
         role: &str,
@@ -93,13 +93,13 @@ impl NewUser {
 }
 
 /// GoTrue's `formatPhoneNumber`: the leading `+` and every space removed.
-pub fn format_phone(phone: &str) -> String {
+pub(crate) fn format_phone(phone: &str) -> String {
     phone.strip_prefix('+').unwrap_or(phone).replace(' ', "")
 }
 
 /// GoTrue's `validatePhone`: [`format_phone`], then 400 `validation_failed` unless the result is
 /// E.164 digits.
-pub fn validate_phone(phone: &str) -> Result<String> {
+pub(crate) fn validate_phone(phone: &str) -> Result<String> {
     let digits = format_phone(phone);
     let e164 = (2..=15).contains(&digits.len())
         && digits.bytes().all(|b| b.is_ascii_digit())
@@ -116,7 +116,7 @@ pub fn validate_phone(phone: &str) -> Result<String> {
 
 /// The `identity_data` of a phone identity (`sub`, `phone` and the verification flags, plus
 /// `data`).
-pub fn phone_identity_data(user_id: Uuid, phone: &str, data: &Map<String, Value>) -> Value {
+pub(crate) fn phone_identity_data(user_id: Uuid, phone: &str, data: &Map<String, Value>) -> Value {
     identity_data(user_id, "phone", phone, data)
 }
 
@@ -136,7 +136,7 @@ fn identity_data(user_id: Uuid, field: &str, value: &str, data: &Map<String, Val
 
 /// Confirms the phone number of `user_id` (GoTrue's `ConfirmPhone`): `phone_confirmed_at`, and
 /// `phone_verified` in the metadata and the phone identity.
-pub async fn confirm_phone(tx: &mut ServiceTx, user_id: Uuid) -> Result<()> {
+pub(crate) async fn confirm_phone(tx: &mut ServiceTx, user_id: Uuid) -> Result<()> {
     tx.query(
         "with u as (
            update auth.users set phone_confirmed_at = coalesce(phone_confirmed_at, now()),
@@ -154,7 +154,7 @@ pub async fn confirm_phone(tx: &mut ServiceTx, user_id: Uuid) -> Result<()> {
 }
 
 /// Inserts `u` into `auth.users` (empty token columns as GoTrue writes them).
-pub async fn insert_user(tx: &mut ServiceTx, u: &NewUser) -> Result<()> {
+pub(crate) async fn insert_user(tx: &mut ServiceTx, u: &NewUser) -> Result<()> {
     tx.query(
         "insert into auth.users (instance_id, id, aud, role, email, encrypted_password, \
            raw_app_meta_data, raw_user_meta_data, created_at, updated_at, phone, is_anonymous, \
@@ -178,12 +178,12 @@ pub async fn insert_user(tx: &mut ServiceTx, u: &NewUser) -> Result<()> {
 }
 
 /// The `identity_data` of an email identity (`provider.Claims{Subject, Email}` plus `data`).
-pub fn email_identity_data(user_id: Uuid, email: &str, data: &Map<String, Value>) -> Value {
+pub(crate) fn email_identity_data(user_id: Uuid, email: &str, data: &Map<String, Value>) -> Value {
     identity_data(user_id, "email", email, data)
 }
 
 /// Inserts an identity unless the user already has one for `provider`.
-pub async fn ensure_identity(
+pub(crate) async fn ensure_identity(
     tx: &mut ServiceTx,
     user_id: Uuid,
     provider: &str,
@@ -201,7 +201,7 @@ pub async fn ensure_identity(
 
 /// Sets `app_metadata.provider`/`providers` from the user's identities (GoTrue's
 /// `UpdateAppMetaDataProviders`).
-pub async fn update_providers(tx: &mut ServiceTx, user_id: Uuid) -> Result<()> {
+pub(crate) async fn update_providers(tx: &mut ServiceTx, user_id: Uuid) -> Result<()> {
     tx.query(
         "update auth.users u set raw_app_meta_data = coalesce(u.raw_app_meta_data, '{}'::jsonb) \
             || jsonb_build_object('provider', p.list->0, 'providers', p.list), updated_at = now() \
@@ -217,7 +217,7 @@ pub async fn update_providers(tx: &mut ServiceTx, user_id: Uuid) -> Result<()> {
 
 /// Confirms the email (GoTrue's `User.Confirm`): `email_confirmed_at`, empty confirmation
 /// token, `user_metadata.email_verified`, identity `email_verified`, one-time tokens cleared.
-pub async fn confirm(tx: &mut ServiceTx, user_id: Uuid) -> Result<()> {
+pub(crate) async fn confirm(tx: &mut ServiceTx, user_id: Uuid) -> Result<()> {
     tx.query(
         "with u as (
            update auth.users set email_confirmed_at = coalesce(email_confirmed_at, now()),
@@ -237,7 +237,7 @@ pub async fn confirm(tx: &mut ServiceTx, user_id: Uuid) -> Result<()> {
 }
 
 /// Reloads `id` inside `tx`.
-pub async fn reload(tx: &mut ServiceTx, id: Uuid) -> Result<User> {
+pub(crate) async fn reload(tx: &mut ServiceTx, id: Uuid) -> Result<User> {
     user::find_by_id(tx, id, false)
         .await?
         .ok_or_else(|| Error::internal(format!("user {id} vanished")))
@@ -245,7 +245,7 @@ pub async fn reload(tx: &mut ServiceTx, id: Uuid) -> Result<User> {
 
 /// 429 unless `sent_at + SMTP_MAX_FREQUENCY` has passed (GoTrue's
 /// `validateSentWithinFrequencyLimit`).
-pub fn check_frequency(state: &State, sent_at: Option<DateTime<Utc>>) -> Result<()> {
+pub(crate) fn check_frequency(state: &State, sent_at: Option<DateTime<Utc>>) -> Result<()> {
     let freq = state.config().smtp.max_frequency;
     if let Some(sent) = sent_at {
         let until = sent + chrono::Duration::from_std(freq).unwrap_or_default();
@@ -262,7 +262,7 @@ pub fn check_frequency(state: &State, sent_at: Option<DateTime<Utc>>) -> Result<
 }
 
 /// Applies the instance-wide mail budget (GoTrue skips it under autoconfirm).
-pub fn check_email_budget(state: &State) -> Result<()> {
+pub(crate) fn check_email_budget(state: &State) -> Result<()> {
     if state.config().mailer.autoconfirm {
         return Ok(());
     }
@@ -270,7 +270,7 @@ pub fn check_email_budget(state: &State) -> Result<()> {
 }
 
 /// The redirect target for links of this request.
-pub fn redirect_for(state: &State, info: &RequestInfo, explicit: Option<&str>) -> String {
+pub(crate) fn redirect_for(state: &State, info: &RequestInfo, explicit: Option<&str>) -> String {
     let policy = state.redirects();
     if let Some(r) = explicit.filter(|r| policy.is_valid(r)) {
         return r.to_string();
@@ -298,7 +298,7 @@ fn data(state: &State, info: &RequestInfo, user: &User, redirect: &str) -> MailD
 
 /// Sends a confirmation, invite, recovery, magic-link or reauthentication mail to `user`,
 /// recording the token hash. `pkce` prefixes the hash for the PKCE flow.
-pub async fn send_token_mail(
+pub(crate) async fn send_token_mail(
     state: &State,
     tx: &mut ServiceTx,
     info: &RequestInfo,
@@ -375,7 +375,7 @@ pub async fn send_token_mail(
 
 /// Starts an email change of `user` to `new_email` (GoTrue's `sendEmailChange`): a token for
 /// the new address and, with secure email change, one for the current address, each mailed.
-pub async fn send_email_change(
+pub(crate) async fn send_email_change(
     state: &State,
     tx: &mut ServiceTx,
     info: &RequestInfo,
@@ -444,7 +444,7 @@ pub async fn send_email_change(
 }
 
 /// Validates and lower-cases an email address (GoTrue's `validateEmail`).
-pub fn validate_email(email: &str) -> Result<String> {
+pub(crate) fn validate_email(email: &str) -> Result<String> {
     let email = email.trim();
     if email.is_empty() {
         return Err(Error::bad_request(
@@ -486,7 +486,7 @@ pub fn validate_email(email: &str) -> Result<String> {
 
 /// Metadata sizes are bounded (GoTrue relies on its 1 MB body limit; a row this large would
 /// only bloat every JWT): 422 `validation_failed` beyond 64 KiB of JSON.
-pub fn check_metadata_size(v: &Value) -> Result<()> {
+pub(crate) fn check_metadata_size(v: &Value) -> Result<()> {
     if v.to_string().len() > 64 * 1024 {
         return Err(Error::unprocessable(
             code::VALIDATION_FAILED,

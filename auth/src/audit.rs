@@ -12,7 +12,7 @@ use bucketbase_sql::ServiceTx;
 /// GoTrue's audit actions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[allow(missing_docs)]
-pub enum Action {
+pub(crate) enum Action {
     Login,
     Logout,
     UserSignedUp,
@@ -30,7 +30,7 @@ pub enum Action {
 
 impl Action {
     /// The `action` value.
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             Action::Login => "login",
             Action::Logout => "logout",
@@ -49,7 +49,7 @@ impl Action {
     }
 
     /// The `log_type` value.
-    pub fn log_type(self) -> &'static str {
+    pub(crate) fn log_type(self) -> &'static str {
         match self {
             Action::Login | Action::Logout => "account",
             Action::UserSignedUp | Action::UserInvited | Action::UserDeleted => "team",
@@ -61,7 +61,7 @@ impl Action {
 
 /// Who did it: a user, or an admin key (GoTrue's admin pseudo-user: nil id, role as name).
 #[derive(Debug, Clone)]
-pub struct Actor {
+pub(crate) struct Actor {
     /// The actor's user id (nil for admins).
     pub id: Uuid,
     /// Email or phone (phone wins), or the admin role.
@@ -74,7 +74,7 @@ pub struct Actor {
 
 impl Actor {
     /// The actor for `user`.
-    pub fn user(user: &User) -> Self {
+    pub(crate) fn user(user: &User) -> Self {
         let username = if user.phone().is_empty() {
             user.email().to_string()
         } else {
@@ -89,7 +89,7 @@ impl Actor {
     }
 
     /// The admin pseudo-actor for an API key with `role`.
-    pub fn admin(role: &str) -> Self {
+    pub(crate) fn admin(role: &str) -> Self {
         Self {
             id: Uuid::nil(),
             username: role.to_string(),
@@ -100,7 +100,7 @@ impl Actor {
 }
 
 /// The JSON payload of an entry.
-pub fn payload(actor: &Actor, action: Action, traits: Option<Value>) -> Value {
+pub(crate) fn payload(actor: &Actor, action: Action, traits: Option<Value>) -> Value {
     let mut p = json!({
         "actor_id": actor.id,
         "actor_via_sso": actor.via_sso,
@@ -118,12 +118,12 @@ pub fn payload(actor: &Actor, action: Action, traits: Option<Value>) -> Value {
 }
 
 /// The INSERT for one entry: parameters `$1` payload (json), `$2` ip address.
-pub const INSERT_SQL: &str =
+pub(crate) const INSERT_SQL: &str =
     "insert into auth.audit_log_entries (instance_id, id, payload, created_at, ip_address) \
      values ('00000000-0000-0000-0000-000000000000', gen_random_uuid(), $1::text::json, now(), $2)";
 
 /// Writes one entry.
-pub async fn record(
+pub(crate) async fn record(
     tx: &mut ServiceTx,
     actor: &Actor,
     action: Action,

@@ -16,52 +16,53 @@ use thiserror::Error;
 /// Result alias of the auth crate.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
-/// GoTrue's error codes used here (`apierrors/errorcode.go`).
-pub mod code {
-    #![allow(missing_docs)]
-    pub const UNEXPECTED_FAILURE: &str = "unexpected_failure";
-    pub const VALIDATION_FAILED: &str = "validation_failed";
-    pub const BAD_JSON: &str = "bad_json";
-    pub const EMAIL_EXISTS: &str = "email_exists";
-    pub const PHONE_EXISTS: &str = "phone_exists";
-    pub const BAD_JWT: &str = "bad_jwt";
-    pub const NOT_ADMIN: &str = "not_admin";
-    pub const NO_AUTHORIZATION: &str = "no_authorization";
-    pub const USER_NOT_FOUND: &str = "user_not_found";
-    pub const SESSION_NOT_FOUND: &str = "session_not_found";
-    pub const SESSION_EXPIRED: &str = "session_expired";
-    pub const REFRESH_TOKEN_NOT_FOUND: &str = "refresh_token_not_found";
-    pub const REFRESH_TOKEN_ALREADY_USED: &str = "refresh_token_already_used";
-    pub const FLOW_STATE_NOT_FOUND: &str = "flow_state_not_found";
-    pub const FLOW_STATE_EXPIRED: &str = "flow_state_expired";
-    pub const SIGNUP_DISABLED: &str = "signup_disabled";
-    pub const USER_BANNED: &str = "user_banned";
-    pub const EMAIL_PROVIDER_DISABLED: &str = "email_provider_disabled";
-    pub const PHONE_PROVIDER_DISABLED: &str = "phone_provider_disabled";
-    pub const PROVIDER_DISABLED: &str = "provider_disabled";
-    pub const EMAIL_NOT_CONFIRMED: &str = "email_not_confirmed";
-    pub const PHONE_NOT_CONFIRMED: &str = "phone_not_confirmed";
-    pub const USER_ALREADY_EXISTS: &str = "user_already_exists";
-    pub const REAUTHENTICATION_NEEDED: &str = "reauthentication_needed";
-    pub const SAME_PASSWORD: &str = "same_password";
-    pub const REAUTHENTICATION_NOT_VALID: &str = "reauthentication_not_valid";
-    pub const OTP_EXPIRED: &str = "otp_expired";
-    pub const OTP_DISABLED: &str = "otp_disabled";
-    pub const WEAK_PASSWORD: &str = "weak_password";
-    pub const OVER_REQUEST_RATE_LIMIT: &str = "over_request_rate_limit";
-    pub const OVER_EMAIL_SEND_RATE_LIMIT: &str = "over_email_send_rate_limit";
-    pub const BAD_CODE_VERIFIER: &str = "bad_code_verifier";
-    pub const ANONYMOUS_PROVIDER_DISABLED: &str = "anonymous_provider_disabled";
-    pub const INVALID_CREDENTIALS: &str = "invalid_credentials";
-    pub const CONFLICT: &str = "conflict";
-    pub const MFA_FACTOR_NOT_FOUND: &str = "mfa_factor_not_found";
-    pub const MFA_TOTP_ENROLL_NOT_ENABLED: &str = "mfa_totp_enroll_not_enabled";
-    pub const MANUAL_LINKING_DISABLED: &str = "manual_linking_disabled";
-    pub const SSO_PROVIDER_NOT_FOUND: &str = "sso_provider_not_found";
-    pub const SAML_PROVIDER_DISABLED: &str = "saml_provider_disabled";
-    pub const WEB3_PROVIDER_DISABLED: &str = "web3_provider_disabled";
-    pub const REQUEST_TIMEOUT: &str = "request_timeout";
-    pub const UNKNOWN: &str = "unknown";
+/// GoTrue's error codes (`apierrors/errorcode.go`): the service's one code table. Some belong
+/// to features still to come (MFA, SSO).
+pub(crate) mod code {
+    #![allow(missing_docs, dead_code)]
+    pub(crate) const UNEXPECTED_FAILURE: &str = "unexpected_failure";
+    pub(crate) const VALIDATION_FAILED: &str = "validation_failed";
+    pub(crate) const BAD_JSON: &str = "bad_json";
+    pub(crate) const EMAIL_EXISTS: &str = "email_exists";
+    pub(crate) const PHONE_EXISTS: &str = "phone_exists";
+    pub(crate) const BAD_JWT: &str = "bad_jwt";
+    pub(crate) const NOT_ADMIN: &str = "not_admin";
+    pub(crate) const NO_AUTHORIZATION: &str = "no_authorization";
+    pub(crate) const USER_NOT_FOUND: &str = "user_not_found";
+    pub(crate) const SESSION_NOT_FOUND: &str = "session_not_found";
+    pub(crate) const SESSION_EXPIRED: &str = "session_expired";
+    pub(crate) const REFRESH_TOKEN_NOT_FOUND: &str = "refresh_token_not_found";
+    pub(crate) const REFRESH_TOKEN_ALREADY_USED: &str = "refresh_token_already_used";
+    pub(crate) const FLOW_STATE_NOT_FOUND: &str = "flow_state_not_found";
+    pub(crate) const FLOW_STATE_EXPIRED: &str = "flow_state_expired";
+    pub(crate) const SIGNUP_DISABLED: &str = "signup_disabled";
+    pub(crate) const USER_BANNED: &str = "user_banned";
+    pub(crate) const EMAIL_PROVIDER_DISABLED: &str = "email_provider_disabled";
+    pub(crate) const PHONE_PROVIDER_DISABLED: &str = "phone_provider_disabled";
+    pub(crate) const PROVIDER_DISABLED: &str = "provider_disabled";
+    pub(crate) const EMAIL_NOT_CONFIRMED: &str = "email_not_confirmed";
+    pub(crate) const PHONE_NOT_CONFIRMED: &str = "phone_not_confirmed";
+    pub(crate) const USER_ALREADY_EXISTS: &str = "user_already_exists";
+    pub(crate) const REAUTHENTICATION_NEEDED: &str = "reauthentication_needed";
+    pub(crate) const SAME_PASSWORD: &str = "same_password";
+    pub(crate) const REAUTHENTICATION_NOT_VALID: &str = "reauthentication_not_valid";
+    pub(crate) const OTP_EXPIRED: &str = "otp_expired";
+    pub(crate) const OTP_DISABLED: &str = "otp_disabled";
+    pub(crate) const WEAK_PASSWORD: &str = "weak_password";
+    pub(crate) const OVER_REQUEST_RATE_LIMIT: &str = "over_request_rate_limit";
+    pub(crate) const OVER_EMAIL_SEND_RATE_LIMIT: &str = "over_email_send_rate_limit";
+    pub(crate) const BAD_CODE_VERIFIER: &str = "bad_code_verifier";
+    pub(crate) const ANONYMOUS_PROVIDER_DISABLED: &str = "anonymous_provider_disabled";
+    pub(crate) const INVALID_CREDENTIALS: &str = "invalid_credentials";
+    pub(crate) const CONFLICT: &str = "conflict";
+    pub(crate) const MFA_FACTOR_NOT_FOUND: &str = "mfa_factor_not_found";
+    pub(crate) const MFA_TOTP_ENROLL_NOT_ENABLED: &str = "mfa_totp_enroll_not_enabled";
+    pub(crate) const MANUAL_LINKING_DISABLED: &str = "manual_linking_disabled";
+    pub(crate) const SSO_PROVIDER_NOT_FOUND: &str = "sso_provider_not_found";
+    pub(crate) const SAML_PROVIDER_DISABLED: &str = "saml_provider_disabled";
+    pub(crate) const WEB3_PROVIDER_DISABLED: &str = "web3_provider_disabled";
+    pub(crate) const REQUEST_TIMEOUT: &str = "request_timeout";
+    pub(crate) const UNKNOWN: &str = "unknown";
 }
 
 /// An error answered to the client with a status, a GoTrue error code and a message.
@@ -202,7 +203,7 @@ impl Error {
 }
 
 /// The header that selects the error envelope.
-pub const API_VERSION_HEADER: &str = "x-supabase-api-version";
+pub(crate) const API_VERSION_HEADER: &str = "x-supabase-api-version";
 
 impl ApiError {
     /// The body for API version `2024-01-01` (`modern`) or the initial version.
@@ -250,7 +251,7 @@ impl ApiError {
 }
 
 /// The only API version after the initial one.
-pub const API_VERSION_2024: &str = "2024-01-01";
+pub(crate) const API_VERSION_2024: &str = "2024-01-01";
 
 impl bucketbase_kit::ServiceError for Error {
     fn status(&self) -> StatusCode {
@@ -291,7 +292,7 @@ impl IntoResponse for Error {
 }
 
 /// True when `header` names API version 2024-01-01 or later (a date `YYYY-MM-DD`).
-pub fn is_modern_version(header: Option<&str>) -> bool {
+pub(crate) fn is_modern_version(header: Option<&str>) -> bool {
     header.is_some_and(|v| {
         let v = v.trim();
         v.len() == 10
@@ -305,7 +306,7 @@ pub fn is_modern_version(header: Option<&str>) -> bool {
 }
 
 /// Middleware: renders errors in the envelope the request's `X-Supabase-Api-Version` selects.
-pub async fn api_version_layer(req: Request, next: Next) -> Response {
+pub(crate) async fn api_version_layer(req: Request, next: Next) -> Response {
     let modern = is_modern_version(
         req.headers()
             .get(API_VERSION_HEADER)
@@ -330,12 +331,12 @@ pub async fn api_version_layer(req: Request, next: Next) -> Response {
 }
 
 /// A JSON 200 response.
-pub fn ok_json(value: Value) -> Response {
+pub(crate) fn ok_json(value: Value) -> Response {
     (StatusCode::OK, axum::Json(value)).into_response()
 }
 
 /// An empty response with `status`.
-pub fn empty(status: StatusCode) -> Response {
+pub(crate) fn empty(status: StatusCode) -> Response {
     let mut res = Response::new(Body::empty());
     *res.status_mut() = status;
     res

@@ -6,26 +6,29 @@
 // The error type carries GoTrue's envelope; it only travels on the error path.
 #![allow(clippy::result_large_err)]
 
-pub mod accounts;
-pub mod api;
-pub mod audit;
-pub mod config;
-pub mod error;
-pub mod hook;
-pub mod mail;
-pub mod one_time;
-pub mod password;
-pub mod rate_limit;
-pub mod redirect;
+pub(crate) mod accounts;
+pub(crate) mod api;
+pub(crate) mod audit;
+pub(crate) mod config;
+pub(crate) mod error;
+pub(crate) mod hook;
+pub(crate) mod mail;
+pub(crate) mod one_time;
+pub(crate) mod password;
+pub(crate) mod rate_limit;
+pub(crate) mod redirect;
+/// The group commit of token refreshes; public for the tests of its fallback.
 pub mod refresh_batch;
-pub mod request;
-pub mod tokens;
-pub mod user;
+pub(crate) mod request;
+pub(crate) mod tokens;
+pub(crate) mod user;
 
 use std::sync::Arc;
 
-pub use config::Config;
+pub use config::{Config, ConfigError, MailerConfig, SmtpConfig};
 pub use error::{Error, Result};
+/// The statement a refresh batch runs (for [`refresh_batch::RefreshBatcher`]).
+pub use tokens::fast_sql as refresh_statement;
 
 use bucketbase_caller::Keys;
 use bucketbase_sql::Db;

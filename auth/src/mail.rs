@@ -12,7 +12,7 @@
 //! local mail catcher under `bucketbase start`, and nowhere under `serve` (GoTrue's no-op mail
 //! client); its links and codes are never written to the log.
 
-pub mod template;
+pub(crate) mod template;
 mod template_cache;
 
 use std::sync::Arc;
@@ -172,7 +172,7 @@ pub struct Message {
 }
 
 /// The verification link of a mail (GoTrue's `getPath` resolved against the external URL).
-pub fn action_link(
+pub(crate) fn action_link(
     config: &MailerConfig,
     kind: MailKind,
     external_url: &str,
@@ -201,7 +201,7 @@ pub fn action_link(
 }
 
 /// Renders the message of `kind` for `to` with `body` as the body template.
-pub fn render_with(
+pub(crate) fn render_with(
     config: &MailerConfig,
     kind: MailKind,
     to: &str,

@@ -13,13 +13,13 @@ use crate::error::{code, Error, Result};
 use bucketbase_sql::ServiceTx;
 
 /// The prefix of token hashes issued in the PKCE flow.
-pub const PKCE_PREFIX: &str = "pkce_";
+pub(crate) const PKCE_PREFIX: &str = "pkce_";
 
 /// How long a flow state (and so an auth code) lives (GoTrue's 300 s minimum).
-pub const FLOW_STATE_TTL_SECS: i64 = 300;
+pub(crate) const FLOW_STATE_TTL_SECS: i64 = 300;
 
 /// A numeric OTP of `len` digits.
-pub fn generate_otp(len: usize) -> String {
+pub(crate) fn generate_otp(len: usize) -> String {
     let mut rng = rand::thread_rng();
     (0..len)
         .map(|_| char::from(b'0' + rng.gen_range(0..10u8)))
@@ -27,7 +27,7 @@ pub fn generate_otp(len: usize) -> String {
 }
 
 /// `hex(SHA-224(email_or_phone + otp))`.
-pub fn token_hash(email_or_phone: &str, otp: &str) -> String {
+pub(crate) fn token_hash(email_or_phone: &str, otp: &str) -> String {
     let mut h = Sha224::new();
     h.update(email_or_phone.as_bytes());
     h.update(otp.as_bytes());
@@ -36,7 +36,7 @@ pub fn token_hash(email_or_phone: &str, otp: &str) -> String {
 
 /// The token types of `auth.one_time_tokens`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TokenType {
+pub(crate) enum TokenType {
     /// `confirmation_token` (sign-up, invite).
     Confirmation,
     /// `recovery_token` (recovery, magic link).
@@ -51,7 +51,7 @@ pub enum TokenType {
 
 impl TokenType {
     /// The enum label.
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             TokenType::Confirmation => "confirmation_token",
             TokenType::Recovery => "recovery_token",
@@ -63,7 +63,7 @@ impl TokenType {
 }
 
 /// Stores the token hash of `kind` for `user_id` (replacing the previous one of that kind).
-pub async fn store(
+pub(crate) async fn store(
     tx: &mut ServiceTx,
     user_id: Uuid,
     kind: TokenType,
@@ -83,7 +83,7 @@ pub async fn store(
 }
 
 /// The user holding a token hash of one of `kinds`, if any.
-pub async fn find_user(
+pub(crate) async fn find_user(
     tx: &mut ServiceTx,
     hash: &str,
     kinds: &[TokenType],
@@ -100,7 +100,7 @@ pub async fn find_user(
 }
 
 /// Deletes every one-time token of `user_id`.
-pub async fn clear_all(tx: &mut ServiceTx, user_id: Uuid) -> Result<()> {
+pub(crate) async fn clear_all(tx: &mut ServiceTx, user_id: Uuid) -> Result<()> {
     tx.query(
         "delete from auth.one_time_tokens where user_id = $1",
         &[&user_id],
@@ -111,7 +111,7 @@ pub async fn clear_all(tx: &mut ServiceTx, user_id: Uuid) -> Result<()> {
 
 /// The PKCE parameters of a request, validated (GoTrue's `validatePKCEParams`).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Pkce {
+pub(crate) struct Pkce {
     /// The challenge.
     pub challenge: String,
     /// `s256` or `plain`.
@@ -119,7 +119,7 @@ pub struct Pkce {
 }
 
 /// Validates `code_challenge` / `code_challenge_method`; `None` means the implicit flow.
-pub fn pkce_params(challenge: Option<&str>, method: Option<&str>) -> Result<Option<Pkce>> {
+pub(crate) fn pkce_params(challenge: Option<&str>, method: Option<&str>) -> Result<Option<Pkce>> {
     let challenge = challenge.filter(|c| !c.is_empty());
     let method = method.filter(|m| !m.is_empty());
     match (challenge, method) {
@@ -163,7 +163,7 @@ pub fn pkce_params(challenge: Option<&str>, method: Option<&str>) -> Result<Opti
 }
 
 /// Creates a flow state for `user_id` (GoTrue's `generateFlowState`).
-pub async fn create_flow_state(
+pub(crate) async fn create_flow_state(
     tx: &mut ServiceTx,
     pkce: &Pkce,
     provider_type: &str,
@@ -189,7 +189,7 @@ pub async fn create_flow_state(
 
 /// Marks the latest flow state of `user_id` for `authentication_method` as issued and returns
 /// its auth code (GoTrue's `issueAuthCode`).
-pub async fn issue_auth_code(
+pub(crate) async fn issue_auth_code(
     tx: &mut ServiceTx,
     user_id: Uuid,
     authentication_method: &str,
@@ -214,7 +214,7 @@ pub async fn issue_auth_code(
 }
 
 /// Checks `verifier` against a stored challenge.
-pub fn verify_pkce(challenge: &str, method: &str, verifier: &str) -> Result<()> {
+pub(crate) fn verify_pkce(challenge: &str, method: &str, verifier: &str) -> Result<()> {
     let computed = match method {
         "s256" => base64::engine::general_purpose::URL_SAFE_NO_PAD
             .encode(Sha256::digest(verifier.as_bytes())),
@@ -238,7 +238,7 @@ pub fn verify_pkce(challenge: &str, method: &str, verifier: &str) -> Result<()> 
 
 /// The authentication method a verification type maps to (GoTrue's
 /// `ParseAuthenticationMethod`).
-pub fn authentication_method(verify_type: &str) -> &'static str {
+pub(crate) fn authentication_method(verify_type: &str) -> &'static str {
     match verify_type {
         "signup" => "email/signup",
         "invite" => "invite",

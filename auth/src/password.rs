@@ -19,7 +19,7 @@ use tokio::sync::{oneshot, OnceCell};
 use crate::error::{code, Error, Result};
 
 /// bcrypt's limit, which GoTrue enforces for every password.
-pub const MAX_PASSWORD_LENGTH: usize = 72;
+pub(crate) const MAX_PASSWORD_LENGTH: usize = 72;
 
 /// The outcome of checking a password against a stored hash.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -31,7 +31,7 @@ pub struct Verified {
 }
 
 /// The nice value of the hashing threads (0 is normal, 19 the lowest priority).
-pub const HASH_NICE: i32 = 10;
+pub(crate) const HASH_NICE: i32 = 10;
 
 type Job = Box<dyn FnOnce() + Send>;
 
@@ -73,7 +73,7 @@ fn argon2() -> Argon2<'static> {
 }
 
 /// Hashes `password` with Argon2id (blocking).
-pub fn hash_blocking(password: &str) -> Result<String> {
+pub(crate) fn hash_blocking(password: &str) -> Result<String> {
     let salt = SaltString::generate(&mut OsRng);
     argon2()
         .hash_password(password.as_bytes(), &salt)
@@ -82,7 +82,7 @@ pub fn hash_blocking(password: &str) -> Result<String> {
 }
 
 /// Checks `password` against `hash` (Argon2 PHC or bcrypt), blocking.
-pub fn verify_blocking(password: &str, hash: &str) -> Verified {
+pub(crate) fn verify_blocking(password: &str, hash: &str) -> Verified {
     if hash.starts_with("$argon2") {
         let ok = PasswordHash::new(hash)
             .map(|parsed| {
@@ -110,7 +110,7 @@ pub fn verify_blocking(password: &str, hash: &str) -> Verified {
 }
 
 /// True when `hash` is a password hash this service can verify (for admin `password_hash`).
-pub fn is_supported_hash(hash: &str) -> bool {
+pub(crate) fn is_supported_hash(hash: &str) -> bool {
     (hash.starts_with("$argon2") && PasswordHash::new(hash).is_ok())
         || (hash.starts_with("$2") && hash.len() == 60)
 }
@@ -187,7 +187,7 @@ impl Hasher {
 
 /// GoTrue's password policy: at most 72 bytes (400), at least `min_length`, one character of each
 /// required set (422 `weak_password` with reasons).
-pub fn check_strength(password: &str, min_length: usize, required: &[String]) -> Result<()> {
+pub(crate) fn check_strength(password: &str, min_length: usize, required: &[String]) -> Result<()> {
     if password.len() > MAX_PASSWORD_LENGTH {
         return Err(Error::bad_request(
             code::VALIDATION_FAILED,

@@ -76,8 +76,8 @@ impl Limits {
     /// The session limits of `config`.
     pub fn from_config(config: &crate::config::Config) -> Self {
         Self {
-            timebox: crate::tokens::seconds(config.sessions_timebox),
-            inactivity: crate::tokens::seconds(config.sessions_inactivity_timeout),
+            timebox: seconds(config.sessions_timebox),
+            inactivity: seconds(config.sessions_inactivity_timeout),
         }
     }
 }
@@ -88,6 +88,11 @@ pub const PLANNER_SETTINGS: &[(&str, &str)] = &[
     ("enable_hashjoin", "off"),
     ("enable_mergejoin", "off"),
 ];
+
+/// A configured duration in seconds, as the SQL statements take it.
+pub(crate) fn seconds(d: Option<std::time::Duration>) -> Option<f64> {
+    d.map(|d| d.as_secs_f64())
+}
 
 /// Where batches get their connection: the batcher's own, or the admin pool once those are
 /// refused (a pooler in front of PostgreSQL may reject startup options).

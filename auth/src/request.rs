@@ -19,12 +19,9 @@ use crate::user::User;
 use crate::State;
 use bucketbase_sql::ServiceTx;
 
-/// GoTrue's request body limit (1 MB).
-pub const MAX_BODY: usize = 1 << 20;
-
 /// A JSON body; an empty body is `{}`. Unknown fields are ignored.
 #[derive(Debug)]
-pub struct JsonBody<T>(pub T);
+pub(crate) struct JsonBody<T>(pub T);
 
 impl<T: DeserializeOwned> FromRequest<State> for JsonBody<T> {
     type Rejection = Error;
@@ -42,7 +39,7 @@ impl<T: DeserializeOwned> FromRequest<State> for JsonBody<T> {
 }
 
 /// Parses a JSON body the way GoTrue does (`{}` when empty, 400 `bad_json` when malformed).
-pub fn parse_body<T: DeserializeOwned>(bytes: &[u8]) -> Result<T> {
+pub(crate) fn parse_body<T: DeserializeOwned>(bytes: &[u8]) -> Result<T> {
     let text = if bytes.iter().all(u8::is_ascii_whitespace) {
         &b"{}"[..]
     } else {
@@ -58,7 +55,7 @@ pub fn parse_body<T: DeserializeOwned>(bytes: &[u8]) -> Result<T> {
 
 /// Facts about the request every handler may need.
 #[derive(Debug, Clone)]
-pub struct RequestInfo {
+pub(crate) struct RequestInfo {
     /// The client IP as text (`""` when unknown), as recorded in audit rows: the first address
     /// of the `GOTRUE_RATE_LIMIT_HEADER` header when it is a valid IP address, else the peer
     /// address (GoTrue's `GetIPAddress` likewise skips values that do not parse).
@@ -78,7 +75,7 @@ pub struct RequestInfo {
 
 impl RequestInfo {
     /// The `redirect_to` the client asked for (header, then query), if any.
-    pub fn redirect_to(&self) -> Option<&str> {
+    pub(crate) fn redirect_to(&self) -> Option<&str> {
         self.headers
             .get("redirect_to")
             .and_then(|v| v.to_str().ok())
@@ -87,14 +84,14 @@ impl RequestInfo {
     }
 
     /// The `Referer` header.
-    pub fn referer(&self) -> Option<&str> {
+    pub(crate) fn referer(&self) -> Option<&str> {
         self.headers
             .get(axum::http::header::REFERER)
             .and_then(|v| v.to_str().ok())
     }
 
     /// The JWT issuer (`JWT_ISSUER`, else `<external url>/auth/v1`).
-    pub fn issuer(&self, state: &State) -> String {
+    pub(crate) fn issuer(&self, state: &State) -> String {
         state
             .config()
             .jwt_issuer
@@ -103,7 +100,7 @@ impl RequestInfo {
     }
 
     /// The audience requested by `X-JWT-AUD`, else the configured one.
-    pub fn aud(&self, state: &State) -> String {
+    pub(crate) fn aud(&self, state: &State) -> String {
         self.headers
             .get("x-jwt-aud")
             .and_then(|v| v.to_str().ok())
@@ -113,7 +110,7 @@ impl RequestInfo {
     }
 
     /// The IP as an `inet`-compatible value, or `None`.
-    pub fn inet(&self) -> Option<String> {
+    pub(crate) fn inet(&self) -> Option<String> {
         self.ip.parse::<IpAddr>().ok().map(|ip| ip.to_string())
     }
 }
@@ -180,7 +177,7 @@ impl FromRequestParts<State> for RequestInfo {
 
 /// The session behind a user JWT's `session_id`.
 #[derive(Debug, Clone)]
-pub struct SessionRow {
+pub(crate) struct SessionRow {
     /// `auth.sessions.id`.
     pub id: Uuid,
     /// `created_at`.
@@ -189,7 +186,7 @@ pub struct SessionRow {
 
 /// A caller authenticated by a user access token (GoTrue's `requireAuthentication`).
 #[derive(Debug, Clone)]
-pub struct Authed {
+pub(crate) struct Authed {
     /// The verified claims.
     pub claims: Value,
     /// The user of `sub`.
@@ -225,7 +222,7 @@ fn caller(state: &State, token: &str) -> Result<bucketbase_caller::Caller> {
 }
 
 /// Authenticates the user behind the bearer token and loads user and session.
-pub async fn authenticate_user(
+pub(crate) async fn authenticate_user(
     state: &State,
     headers: &HeaderMap,
     tx: &mut ServiceTx,
@@ -298,7 +295,7 @@ pub async fn authenticate_user(
 }
 
 /// Requires an admin bearer (role in `JWT_ADMIN_ROLES`, or an `sb_secret_…` key); returns the role.
-pub fn require_admin(state: &State, headers: &HeaderMap) -> Result<String> {
+pub(crate) fn require_admin(state: &State, headers: &HeaderMap) -> Result<String> {
     let role = caller(state, bearer(headers)?)?.role;
     if state.config().jwt_admin_roles.contains(&role) {
         Ok(role)
@@ -310,7 +307,7 @@ pub fn require_admin(state: &State, headers: &HeaderMap) -> Result<String> {
 /// Middleware for routes behind the gateway's key check (all but the browser-navigation ones):
 /// an `apikey` header, when present, must be a valid key; with none at all, the bearer must be a
 /// valid key or token, unless anonymous access without a key is configured.
-pub async fn require_api_key(
+pub(crate) async fn require_api_key(
     axum::extract::State(state): axum::extract::State<State>,
     req: Request,
     next: axum::middleware::Next,

@@ -35,11 +35,8 @@ use crate::user::{User, IDENTITIES_SUBQUERY, USER_COLUMNS};
 use crate::State;
 use bucketbase_sql::ServiceTx;
 
-/// The nil instance id GoTrue writes everywhere.
-pub const INSTANCE_ID: &str = "00000000-0000-0000-0000-000000000000";
-
 /// A new opaque refresh token (GoTrue's `crypto.SecureAlphanumeric(12)`, lower case).
-pub fn new_refresh_token() -> String {
+pub(crate) fn new_refresh_token() -> String {
     const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
     let mut rng = rand::thread_rng();
     (0..12)
@@ -49,7 +46,7 @@ pub fn new_refresh_token() -> String {
 
 /// An `amr` entry.
 #[derive(Debug, Clone)]
-pub struct Amr {
+pub(crate) struct Amr {
     /// `password`, `otp`, `anonymous`, …
     pub method: String,
     /// Unix seconds.
@@ -58,7 +55,7 @@ pub struct Amr {
 
 /// The access-token claims of `user` for session `session_id` (contract §1.4, GoTrue's field
 /// order).
-pub fn claims(
+pub(crate) fn claims(
     state: &State,
     info: &RequestInfo,
     user: &User,
@@ -86,7 +83,7 @@ pub fn claims(
 }
 
 /// The Session JSON (contract §1.2) around an access token signed at `now`.
-pub fn session_body(
+pub(crate) fn session_body(
     state: &State,
     access_token: String,
     now: i64,
@@ -105,7 +102,7 @@ pub fn session_body(
 
 /// Signs `claims` as the access token of `user`, first handing them to the custom access-token
 /// hook (in `tx`, the transaction that writes the session) when one is configured.
-pub async fn sign_access_token(
+pub(crate) async fn sign_access_token(
     state: &State,
     tx: &mut ServiceTx,
     user: &User,
@@ -140,7 +137,7 @@ const ISSUE_SQL: &str = "with s as (
 
 /// Starts a session for `user` signed in by `method` (GoTrue's `IssueRefreshToken`): writes the
 /// session, refresh token, AMR claim and `last_sign_in_at` in `tx`, and returns the Session JSON.
-pub async fn issue_session(
+pub(crate) async fn issue_session(
     state: &State,
     tx: &mut ServiceTx,
     info: &RequestInfo,
@@ -186,7 +183,7 @@ pub async fn issue_session(
 /// one row per rotated request: its new token, the session id, `aal`, the AMR claims, the user
 /// and its identities ([`ROTATED_USER_AT`]). A request whose token fails any condition, or
 /// whose token an earlier element of the batch already rotated, gets no row.
-pub const ROTATE_FAST_SQL: &str = "with req as (
+pub(crate) const ROTATE_FAST_SQL: &str = "with req as (
     select * from unnest($1::text[], $4::text[], $5::text[], $6::text[], $7::text[])
       as r(token, new_token, user_agent, inet, ip)
   ), old as (
@@ -235,7 +232,7 @@ pub const ROTATE_FAST_SQL: &str = "with req as (
   select * from old";
 
 /// The column of [`ROTATE_FAST_SQL`]'s answer where the user starts.
-pub const ROTATED_USER_AT: usize = 4;
+pub(crate) const ROTATED_USER_AT: usize = 4;
 
 const LOCK_SQL: &str = "select rt.id, rt.revoked, rt.updated_at, s.id, s.created_at, s.not_after, \
     s.refreshed_at, coalesce(s.aal::text, 'aal1'), \
@@ -271,7 +268,7 @@ const REISSUE_SQL: &str = "with s as (
 
 /// `grant_type=refresh_token` (GoTrue's `RefreshTokenGrant`, legacy tokens, with the rules in
 /// the module documentation). Returns the Session JSON.
-pub async fn refresh(state: &State, info: &RequestInfo, token: &str) -> Result<Value> {
+pub(crate) async fn refresh(state: &State, info: &RequestInfo, token: &str) -> Result<Value> {
     if token.len() < 12 {
         return Err(Error::bad_request(
             code::VALIDATION_FAILED,
@@ -288,11 +285,6 @@ pub async fn refresh(state: &State, info: &RequestInfo, token: &str) -> Result<V
         }
     }
     refresh_locked(state, info, token).await
-}
-
-/// A configured duration in seconds, as the SQL statements take it.
-pub(crate) fn seconds(d: Option<std::time::Duration>) -> Option<f64> {
-    d.map(|d| d.as_secs_f64())
 }
 
 /// [`ROTATE_FAST_SQL`], in the next batch: the Session JSON, or `None` when the locking path
@@ -579,8 +571,8 @@ async fn newer_session_exists(
             &[
                 &user_id,
                 &session_id,
-                &seconds(config.sessions_timebox),
-                &seconds(config.sessions_inactivity_timeout),
+                &refresh_batch::seconds(config.sessions_timebox),
+                &refresh_batch::seconds(config.sessions_inactivity_timeout),
                 &this_refreshed,
             ],
         )
@@ -589,7 +581,7 @@ async fn newer_session_exists(
 }
 
 /// Records `action` for `user` in `tx`.
-pub async fn audit_user(
+pub(crate) async fn audit_user(
     tx: &mut ServiceTx,
     info: &RequestInfo,
     user: &User,

@@ -12,7 +12,7 @@ use crate::error::Result;
 use bucketbase_sql::ServiceTx;
 
 /// The columns of `auth.users` the service reads, in the order [`User::from_row`] expects.
-pub const USER_COLUMNS: &str = "u.id, u.aud, u.role, u.email, u.encrypted_password, \
+pub(crate) const USER_COLUMNS: &str = "u.id, u.aud, u.role, u.email, u.encrypted_password, \
     u.email_confirmed_at, u.invited_at, u.confirmation_token, u.confirmation_sent_at, \
     u.recovery_token, u.recovery_sent_at, u.email_change_token_new, u.email_change, \
     u.email_change_sent_at, u.last_sign_in_at, u.raw_app_meta_data, u.raw_user_meta_data, \
@@ -22,11 +22,11 @@ pub const USER_COLUMNS: &str = "u.id, u.aud, u.role, u.email, u.encrypted_passwo
     u.reauthentication_sent_at, u.is_sso_user, u.deleted_at, u.is_anonymous";
 
 /// The number of columns in [`USER_COLUMNS`].
-pub const USER_COLUMN_COUNT: usize = 32;
+pub(crate) const USER_COLUMN_COUNT: usize = 32;
 
 /// A row of `auth.identities`.
 #[derive(Debug, Clone)]
-pub struct Identity {
+pub(crate) struct Identity {
     /// `id`: the row's uuid (`identity_id` in JSON).
     pub id: Uuid,
     /// `provider_id` (`id` in JSON).
@@ -50,7 +50,7 @@ pub struct Identity {
 /// A row of `auth.users` with its identities.
 #[derive(Debug, Clone)]
 #[allow(missing_docs)]
-pub struct User {
+pub(crate) struct User {
     pub id: Uuid,
     pub aud: Option<String>,
     pub role: Option<String>,
@@ -87,7 +87,7 @@ pub struct User {
 }
 
 /// GoTrue's JSON time format (RFC 3339, UTC, fractional seconds as needed).
-pub fn ts(t: &DateTime<Utc>) -> String {
+pub(crate) fn ts(t: &DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::AutoSi, true)
 }
 
@@ -100,7 +100,7 @@ fn object(v: Option<Value>) -> Value {
 
 impl User {
     /// Reads a user from `row`, whose columns start at `at` in [`USER_COLUMNS`] order.
-    pub fn from_row(row: &Row, at: usize) -> Result<Self> {
+    pub(crate) fn from_row(row: &Row, at: usize) -> Result<Self> {
         let c = |i: usize| at + i;
         Ok(Self {
             id: row.try_get(c(0))?,
@@ -140,49 +140,49 @@ impl User {
     }
 
     /// The email, or `""`.
-    pub fn email(&self) -> &str {
+    pub(crate) fn email(&self) -> &str {
         self.email.as_deref().unwrap_or("")
     }
 
     /// The phone, or `""`.
-    pub fn phone(&self) -> &str {
+    pub(crate) fn phone(&self) -> &str {
         self.phone.as_deref().unwrap_or("")
     }
 
     /// The role, or `""`.
-    pub fn role(&self) -> &str {
+    pub(crate) fn role(&self) -> &str {
         self.role.as_deref().unwrap_or("")
     }
 
     /// The audience, or `""`.
-    pub fn aud(&self) -> &str {
+    pub(crate) fn aud(&self) -> &str {
         self.aud.as_deref().unwrap_or("")
     }
 
     /// True when the email is confirmed.
-    pub fn is_confirmed(&self) -> bool {
+    pub(crate) fn is_confirmed(&self) -> bool {
         self.email_confirmed_at.is_some()
     }
 
     /// True when the phone number is confirmed (GoTrue's `IsPhoneConfirmed`).
-    pub fn is_phone_confirmed(&self) -> bool {
+    pub(crate) fn is_phone_confirmed(&self) -> bool {
         self.phone_confirmed_at.is_some()
     }
 
     /// True when a password is set.
-    pub fn has_password(&self) -> bool {
+    pub(crate) fn has_password(&self) -> bool {
         self.encrypted_password
             .as_deref()
             .is_some_and(|p| !p.is_empty())
     }
 
     /// True while `banned_until` is in the future.
-    pub fn is_banned(&self) -> bool {
+    pub(crate) fn is_banned(&self) -> bool {
         self.banned_until.is_some_and(|t| t > Utc::now())
     }
 
     /// GoTrue's User JSON.
-    pub fn to_json(&self) -> Value {
+    pub(crate) fn to_json(&self) -> Value {
         let mut m = Map::new();
         let opt = |m: &mut Map<String, Value>, k: &str, v: &Option<DateTime<Utc>>| {
             if let Some(t) = v {
@@ -237,23 +237,8 @@ impl User {
 }
 
 impl Identity {
-    /// Reads an identity from a row of [`IDENTITY_COLUMNS`].
-    pub fn from_row(row: &Row) -> Result<Self> {
-        Ok(Self {
-            id: row.try_get(0)?,
-            provider_id: row.try_get(1)?,
-            user_id: row.try_get(2)?,
-            identity_data: row.try_get(3)?,
-            provider: row.try_get(4)?,
-            last_sign_in_at: row.try_get(5)?,
-            created_at: row.try_get(6)?,
-            updated_at: row.try_get(7)?,
-            email: row.try_get(8)?,
-        })
-    }
-
     /// GoTrue's Identity JSON (`identity_id` is the row id, `id` the provider's id).
-    pub fn to_json(&self) -> Value {
+    pub(crate) fn to_json(&self) -> Value {
         let mut m = Map::new();
         m.insert("identity_id".into(), json!(self.id));
         m.insert("id".into(), json!(self.provider_id));
@@ -278,13 +263,9 @@ impl Identity {
     }
 }
 
-/// The columns of `auth.identities`, in [`Identity::from_row`] order.
-pub const IDENTITY_COLUMNS: &str = "id, provider_id, user_id, identity_data, provider, \
-    last_sign_in_at, created_at, updated_at, email";
-
 /// A scalar subquery giving the identities of user `u` as JSON text (parse with
 /// [`parse_identities`]), so one statement loads a user with identities.
-pub const IDENTITIES_SUBQUERY: &str =
+pub(crate) const IDENTITIES_SUBQUERY: &str =
     "(select coalesce(json_agg(i order by i.created_at, i.id), '[]'::json) \
      from auth.identities i where i.user_id = u.id)::text";
 
@@ -302,7 +283,7 @@ struct IdentityJson {
 }
 
 /// Parses the text of [`IDENTITIES_SUBQUERY`].
-pub fn parse_identities(text: &str) -> Result<Vec<Identity>> {
+pub(crate) fn parse_identities(text: &str) -> Result<Vec<Identity>> {
     let list: Vec<IdentityJson> = serde_json::from_str(text)
         .map_err(|e| crate::error::Error::internal(format!("identities json: {e}")))?;
     Ok(list
@@ -322,25 +303,15 @@ pub fn parse_identities(text: &str) -> Result<Vec<Identity>> {
 }
 
 /// Reads a user followed by the [`IDENTITIES_SUBQUERY`] column from `row` at `at`.
-pub fn user_with_identities(row: &Row, at: usize) -> Result<User> {
+pub(crate) fn user_with_identities(row: &Row, at: usize) -> Result<User> {
     let mut user = User::from_row(row, at)?;
     let text: String = row.try_get(at + USER_COLUMN_COUNT)?;
     user.identities = parse_identities(&text)?;
     Ok(user)
 }
 
-/// Loads the identities of `user`.
-pub async fn load_identities(tx: &mut ServiceTx, user: &mut User) -> Result<()> {
-    let sql = format!(
-        "select {IDENTITY_COLUMNS} from auth.identities where user_id = $1 order by created_at, id"
-    );
-    let rows = tx.query(&sql, &[&user.id]).await?;
-    user.identities = rows.iter().map(Identity::from_row).collect::<Result<_>>()?;
-    Ok(())
-}
-
 /// Finds a user (with identities) by id; `lock` takes the row `FOR UPDATE`.
-pub async fn find_by_id(tx: &mut ServiceTx, id: Uuid, lock: bool) -> Result<Option<User>> {
+pub(crate) async fn find_by_id(tx: &mut ServiceTx, id: Uuid, lock: bool) -> Result<Option<User>> {
     let sql = format!(
         "select {USER_COLUMNS}, {IDENTITIES_SUBQUERY} from auth.users u where u.id = $1{}",
         if lock { " for update of u" } else { "" }
@@ -352,7 +323,11 @@ pub async fn find_by_id(tx: &mut ServiceTx, id: Uuid, lock: bool) -> Result<Opti
 }
 
 /// Finds a non-SSO user by phone number and audience, GoTrue's `FindUserByPhoneAndAudience`.
-pub async fn find_by_phone(tx: &mut ServiceTx, phone: &str, aud: &str) -> Result<Option<User>> {
+pub(crate) async fn find_by_phone(
+    tx: &mut ServiceTx,
+    phone: &str,
+    aud: &str,
+) -> Result<Option<User>> {
     let sql = format!(
         "select {USER_COLUMNS}, {IDENTITIES_SUBQUERY} from auth.users u \
          where u.phone = $1 and u.aud = $2 and u.is_sso_user = false limit 1"
@@ -366,7 +341,11 @@ pub async fn find_by_phone(tx: &mut ServiceTx, phone: &str, aud: &str) -> Result
 /// Finds a non-SSO user by email (case-insensitive) and audience, GoTrue's
 /// `FindUserByEmailAndAudience`. Like GoTrue's, the query names the (nil) instance, which lets
 /// it use `users_instance_id_email_idx` instead of reading every user.
-pub async fn find_by_email(tx: &mut ServiceTx, email: &str, aud: &str) -> Result<Option<User>> {
+pub(crate) async fn find_by_email(
+    tx: &mut ServiceTx,
+    email: &str,
+    aud: &str,
+) -> Result<Option<User>> {
     let sql = format!(
         "select {USER_COLUMNS}, {IDENTITIES_SUBQUERY} from auth.users u \
          where u.instance_id = '00000000-0000-0000-0000-000000000000' \
@@ -381,7 +360,7 @@ pub async fn find_by_email(tx: &mut ServiceTx, email: &str, aud: &str) -> Result
 
 /// True when another non-SSO user (not `except`) of `aud` already uses `email`, through
 /// `auth.users` or an email identity (GoTrue's `IsDuplicatedEmail`).
-pub async fn email_taken(
+pub(crate) async fn email_taken(
     tx: &mut ServiceTx,
     email: &str,
     aud: &str,
@@ -405,7 +384,7 @@ pub async fn email_taken(
 }
 
 /// Merges `updates` into a metadata object the way GoTrue does: `null` deletes a key.
-pub fn merge_metadata(target: &mut Value, updates: &Map<String, Value>) {
+pub(crate) fn merge_metadata(target: &mut Value, updates: &Map<String, Value>) {
     if !target.is_object() {
         *target = Value::Object(Map::new());
     }

@@ -5,7 +5,7 @@
 pub mod app;
 pub mod config;
 pub mod cors;
-pub mod embedded;
+pub mod lifecycle;
 
 pub use app::Application;
 pub use config::Config;

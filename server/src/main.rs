@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use anyhow::Context;
-use bucketbase_server::{embedded, Config};
+use bucketbase_server::{lifecycle, Config};
 use clap::{Parser, Subcommand};
 
 /// Bucketbase: one binary speaking Supabase's protocols around PostgreSQL row-level security.
@@ -77,13 +77,13 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             if let Some(p) = port {
                 config.port = p;
             }
-            embedded::start(config).await
+            lifecycle::start(config).await
         }
         Command::Serve { port } => {
             if let Some(p) = port {
                 config.port = p;
             }
-            embedded::serve(config).await
+            lifecycle::serve(config).await
         }
         Command::Migrate => {
             let url = config.database_url.clone().context(
@@ -109,7 +109,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let secret = config
                 .jwt_secret
                 .clone()
-                .or_else(|| embedded::read_secret(&config.data_dir))
+                .or_else(|| lifecycle::read_secret(&config.data_dir))
                 .context("JWT_SECRET is not set and no data dir holds one")?;
             let keys = bucketbase_caller::Keys::new(bucketbase_caller::KeyConfig {
                 jwt_secret: secret,

@@ -348,7 +348,7 @@ async fn refresh_batches_fall_back_to_the_admin_pool_when_their_settings_are_ref
     let batcher = RefreshBatcher::with_settings(
         &db,
         limits,
-        bucketbase_auth::tokens::fast_sql(),
+        bucketbase_auth::refresh_statement(),
         &[("no_such_setting", "off")],
     );
     let old = s["refresh_token"].as_str().expect("rt").to_string();

@@ -23,7 +23,7 @@ use bucketbase_sql::ServiceTx;
 /// The body of `POST /admin/users` and `PUT /admin/users/{id}`.
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
-pub struct AdminUserParams {
+pub(crate) struct AdminUserParams {
     id: Option<String>,
     aud: Option<String>,
     role: Option<String>,
@@ -67,7 +67,7 @@ fn ban_until(duration: &str) -> Result<Option<chrono::DateTime<chrono::Utc>>> {
 }
 
 /// `GET /admin/users?page=&per_page=&filter=&sort=`.
-pub async fn list_users(
+pub(crate) async fn list_users(
     S(state): S<State>,
     info: RequestInfo,
     headers: HeaderMap,
@@ -173,7 +173,7 @@ pub async fn list_users(
 }
 
 /// `GET /admin/users/{id}`.
-pub async fn get_user(
+pub(crate) async fn get_user(
     S(state): S<State>,
     headers: HeaderMap,
     Path(id): Path<String>,
@@ -188,7 +188,7 @@ pub async fn get_user(
 }
 
 /// `GET /admin/users/{id}/factors`: no MFA factors exist here.
-pub async fn list_factors(
+pub(crate) async fn list_factors(
     S(state): S<State>,
     headers: HeaderMap,
     Path(id): Path<String>,
@@ -203,7 +203,7 @@ pub async fn list_factors(
 }
 
 /// `POST /admin/users`.
-pub async fn create_user(
+pub(crate) async fn create_user(
     S(state): S<State>,
     info: RequestInfo,
     headers: HeaderMap,
@@ -348,7 +348,7 @@ pub async fn create_user(
 }
 
 /// `PUT /admin/users/{id}`.
-pub async fn update_user(
+pub(crate) async fn update_user(
     S(state): S<State>,
     info: RequestInfo,
     headers: HeaderMap,
@@ -483,7 +483,7 @@ struct DeleteParams {
 }
 
 /// `DELETE /admin/users/{id}` with `{should_soft_delete}`.
-pub async fn delete_user(
+pub(crate) async fn delete_user(
     S(state): S<State>,
     info: RequestInfo,
     headers: HeaderMap,
@@ -540,13 +540,13 @@ pub async fn delete_user(
 /// The body of `POST /invite`.
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
-pub struct InviteParams {
+pub(crate) struct InviteParams {
     email: Option<String>,
     data: Option<Map<String, Value>>,
 }
 
 /// `POST /invite`.
-pub async fn invite(
+pub(crate) async fn invite(
     S(state): S<State>,
     info: RequestInfo,
     headers: HeaderMap,

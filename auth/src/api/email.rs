@@ -24,7 +24,7 @@ use bucketbase_sql::ServiceTx;
 /// The body of `/otp` and `/magiclink`.
 #[derive(Debug, Deserialize)]
 #[serde(default)]
-pub struct OtpParams {
+pub(crate) struct OtpParams {
     email: Option<String>,
     phone: Option<String>,
     data: Option<Map<String, Value>>,
@@ -49,7 +49,7 @@ impl Default for OtpParams {
 }
 
 /// `POST /otp`.
-pub async fn otp(
+pub(crate) async fn otp(
     S(state): S<State>,
     info: RequestInfo,
     JsonBody(p): JsonBody<OtpParams>,
@@ -87,7 +87,7 @@ pub async fn otp(
 }
 
 /// `POST /magiclink` (legacy).
-pub async fn magic_link(
+pub(crate) async fn magic_link(
     S(state): S<State>,
     info: RequestInfo,
     JsonBody(p): JsonBody<OtpParams>,
@@ -220,14 +220,14 @@ async fn magic(
 /// The body of `/recover`.
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
-pub struct RecoverParams {
+pub(crate) struct RecoverParams {
     email: Option<String>,
     code_challenge: Option<String>,
     code_challenge_method: Option<String>,
 }
 
 /// `POST /recover`.
-pub async fn recover(
+pub(crate) async fn recover(
     S(state): S<State>,
     info: RequestInfo,
     JsonBody(p): JsonBody<RecoverParams>,
@@ -295,7 +295,7 @@ async fn mail_sign_in_link(
 /// The body of `/resend`.
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
-pub struct ResendParams {
+pub(crate) struct ResendParams {
     #[serde(rename = "type")]
     kind: Option<String>,
     email: Option<String>,
@@ -305,7 +305,7 @@ pub struct ResendParams {
 }
 
 /// `POST /resend`.
-pub async fn resend(
+pub(crate) async fn resend(
     S(state): S<State>,
     info: RequestInfo,
     JsonBody(p): JsonBody<ResendParams>,

@@ -25,7 +25,7 @@ use bucketbase_sql::ServiceTx;
 /// The body of `POST /admin/generate_link`.
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
-pub struct GenerateLinkParams {
+pub(crate) struct GenerateLinkParams {
     #[serde(rename = "type")]
     kind: Option<String>,
     email: Option<String>,
@@ -36,7 +36,7 @@ pub struct GenerateLinkParams {
 }
 
 /// `POST /admin/generate_link`: the link and OTP of any mail type, without sending it.
-pub async fn generate_link(
+pub(crate) async fn generate_link(
     S(state): S<State>,
     info: RequestInfo,
     headers: HeaderMap,

@@ -13,7 +13,7 @@ use crate::State;
 use bucketbase_sql::ServiceTx;
 
 /// `GET /settings`.
-pub async fn settings(S(state): S<State>) -> Response {
+pub(crate) async fn settings(S(state): S<State>) -> Response {
     let c = state.config();
     ok_json(json!({
         "external": {
@@ -39,7 +39,7 @@ pub async fn settings(S(state): S<State>) -> Response {
 }
 
 /// `GET /health`.
-pub async fn health() -> Response {
+pub(crate) async fn health() -> Response {
     ok_json(json!({
         "version": env!("CARGO_PKG_VERSION"),
         "name": "GoTrue",
@@ -48,7 +48,7 @@ pub async fn health() -> Response {
 }
 
 /// `GET /.well-known/jwks.json`: no public keys while only the HS256 secret signs.
-pub async fn jwks() -> Response {
+pub(crate) async fn jwks() -> Response {
     let mut res = ok_json(json!({"keys": []}));
     res.headers_mut().insert(
         header::CACHE_CONTROL,
@@ -58,7 +58,7 @@ pub async fn jwks() -> Response {
 }
 
 /// `GET /authorize`: no OAuth provider is enabled here.
-pub async fn authorize(info: crate::request::RequestInfo) -> Result<Response> {
+pub(crate) async fn authorize(info: crate::request::RequestInfo) -> Result<Response> {
     let provider = info.query.get("provider").cloned().unwrap_or_default();
     Err(Error::bad_request(
         code::VALIDATION_FAILED,
@@ -67,7 +67,7 @@ pub async fn authorize(info: crate::request::RequestInfo) -> Result<Response> {
 }
 
 /// `GET|POST /callback`.
-pub async fn callback() -> Result<Response> {
+pub(crate) async fn callback() -> Result<Response> {
     Err(Error::bad_request(
         "bad_oauth_callback",
         "OAuth state parameter missing",
@@ -76,7 +76,7 @@ pub async fn callback() -> Result<Response> {
 
 /// `/factors…`: MFA is not enabled. GoTrue authenticates these routes first, so a caller
 /// without a session gets `no_authorization` before learning that MFA is off.
-pub async fn mfa_disabled(S(state): S<State>, headers: HeaderMap) -> Result<Response> {
+pub(crate) async fn mfa_disabled(S(state): S<State>, headers: HeaderMap) -> Result<Response> {
     let mut tx = ServiceTx::read(&state.db().admin).await?;
     authenticate_user(&state, &headers, &mut tx).await?;
     Err(Error::unprocessable(
@@ -86,7 +86,7 @@ pub async fn mfa_disabled(S(state): S<State>, headers: HeaderMap) -> Result<Resp
 }
 
 /// `/user/identities…`: manual linking is disabled.
-pub async fn linking_disabled() -> Result<Response> {
+pub(crate) async fn linking_disabled() -> Result<Response> {
     Err(Error::not_found(
         code::MANUAL_LINKING_DISABLED,
         "Manual linking is disabled",
@@ -94,7 +94,7 @@ pub async fn linking_disabled() -> Result<Response> {
 }
 
 /// `POST /sso`: SAML is disabled.
-pub async fn sso_disabled() -> Result<Response> {
+pub(crate) async fn sso_disabled() -> Result<Response> {
     Err(Error::not_found(
         code::SAML_PROVIDER_DISABLED,
         "SAML 2.0 is disabled",
@@ -102,7 +102,7 @@ pub async fn sso_disabled() -> Result<Response> {
 }
 
 /// Builds a JSON response with a header.
-pub fn with_header(mut res: Response, name: &'static str, value: &str) -> Response {
+pub(crate) fn with_header(mut res: Response, name: &'static str, value: &str) -> Response {
     if let Ok(v) = header::HeaderValue::from_str(value) {
         res.headers_mut().insert(name, v);
     }

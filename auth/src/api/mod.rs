@@ -3,14 +3,14 @@
 //! `/health`) are open; everything else sits behind the gateway's API-key check. Every route
 //! answers errors in the envelope `X-Supabase-Api-Version` selects.
 
-pub mod admin;
-pub mod email;
-pub mod generate_link;
-pub mod meta;
-pub mod signup;
-pub mod token;
-pub mod user;
-pub mod verify;
+pub(crate) mod admin;
+pub(crate) mod email;
+pub(crate) mod generate_link;
+pub(crate) mod meta;
+pub(crate) mod signup;
+pub(crate) mod token;
+pub(crate) mod user;
+pub(crate) mod verify;
 
 use axum::routing::{get, post};
 use axum::Router;
@@ -18,7 +18,7 @@ use axum::Router;
 use crate::State;
 
 /// The `/auth/v1` router.
-pub fn router(state: State) -> Router {
+pub(crate) fn router(state: State) -> Router {
     let keyed = Router::new()
         .route("/signup", post(signup::signup))
         .route("/token", post(token::token))

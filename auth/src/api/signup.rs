@@ -26,7 +26,7 @@ use bucketbase_sql::ServiceTx;
 /// The body of `POST /signup`.
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
-pub struct SignupParams {
+pub(crate) struct SignupParams {
     /// Email address.
     pub email: Option<String>,
     /// Phone number.
@@ -44,7 +44,7 @@ pub struct SignupParams {
 }
 
 /// `POST /signup`.
-pub async fn signup(
+pub(crate) async fn signup(
     S(state): S<State>,
     info: RequestInfo,
     JsonBody(p): JsonBody<SignupParams>,

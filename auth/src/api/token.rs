@@ -77,7 +77,7 @@ fn id_token_refusal(p: IdTokenGrant) -> Error {
 }
 
 /// `POST /token?grant_type=…`.
-pub async fn token(
+pub(crate) async fn token(
     S(state): S<State>,
     info: RequestInfo,
     body: axum::body::Bytes,

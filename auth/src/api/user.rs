@@ -24,7 +24,7 @@ use crate::State;
 use bucketbase_sql::ServiceTx;
 
 /// `GET /user`.
-pub async fn get_user(
+pub(crate) async fn get_user(
     S(state): S<State>,
     info: RequestInfo,
     headers: HeaderMap,
@@ -49,7 +49,7 @@ pub async fn get_user(
 /// The body of `PUT /user`.
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
-pub struct UpdateParams {
+pub(crate) struct UpdateParams {
     email: Option<String>,
     password: Option<String>,
     nonce: Option<String>,
@@ -61,7 +61,7 @@ pub struct UpdateParams {
 }
 
 /// `PUT /user`.
-pub async fn update_user(
+pub(crate) async fn update_user(
     S(state): S<State>,
     info: RequestInfo,
     headers: HeaderMap,
@@ -264,7 +264,11 @@ async fn verify_nonce(
 }
 
 /// `POST /logout?scope=global|local|others`.
-pub async fn logout(S(state): S<State>, info: RequestInfo, headers: HeaderMap) -> Result<Response> {
+pub(crate) async fn logout(
+    S(state): S<State>,
+    info: RequestInfo,
+    headers: HeaderMap,
+) -> Result<Response> {
     let scope = info.query.get("scope").map(String::as_str).unwrap_or("");
     let scope = match scope {
         "" | "global" => "global",
@@ -303,7 +307,7 @@ pub async fn logout(S(state): S<State>, info: RequestInfo, headers: HeaderMap) -
 }
 
 /// `GET|POST /reauthenticate`: mails a nonce for a password change.
-pub async fn reauthenticate(
+pub(crate) async fn reauthenticate(
     S(state): S<State>,
     info: RequestInfo,
     headers: HeaderMap,

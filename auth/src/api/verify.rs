@@ -29,7 +29,7 @@ const SINGLE_CONFIRMATION: &str =
 /// The body of `POST /verify`.
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
-pub struct VerifyParams {
+pub(crate) struct VerifyParams {
     #[serde(rename = "type")]
     kind: Option<String>,
     token: Option<String>,
@@ -303,7 +303,7 @@ async fn apply(
 }
 
 /// `POST /verify`.
-pub async fn verify_post(
+pub(crate) async fn verify_post(
     S(state): S<State>,
     info: RequestInfo,
     JsonBody(p): JsonBody<VerifyParams>,
@@ -437,7 +437,7 @@ fn error_redirect(base: &str, e: &ApiError, pkce: bool) -> String {
 }
 
 /// `GET /verify?token=&type=&redirect_to=`.
-pub async fn verify_get(S(state): S<State>, info: RequestInfo) -> Result<Response> {
+pub(crate) async fn verify_get(S(state): S<State>, info: RequestInfo) -> Result<Response> {
     state.limiter().check(Limit::Verify, &info.limit_key)?;
     let mut kind = info.query.get("type").cloned().unwrap_or_default();
     let token = info.query.get("token").cloned().unwrap_or_default();

@@ -22,7 +22,7 @@
 
 mod eval;
 
-pub use eval::{escape_html, Escape, Vars};
+pub(crate) use eval::{Escape, Vars};
 
 /// Nesting deeper than this is refused (the templates are fetched over the network).
 const MAX_DEPTH: usize = 64;
@@ -30,7 +30,7 @@ const MAX_DEPTH: usize = 64;
 /// Why a template cannot be used.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("template: {0}")]
-pub struct ParseError(String);
+pub(crate) struct ParseError(String);
 
 fn err<T>(msg: impl Into<String>) -> Result<T, ParseError> {
     Err(ParseError(msg.into()))
@@ -38,7 +38,7 @@ fn err<T>(msg: impl Into<String>) -> Result<T, ParseError> {
 
 /// A parsed template.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Template {
+pub(crate) struct Template {
     nodes: Vec<Node>,
 }
 
@@ -381,7 +381,7 @@ where
 
 impl Template {
     /// Parses `src`.
-    pub fn parse(src: &str) -> Result<Self, ParseError> {
+    pub(crate) fn parse(src: &str) -> Result<Self, ParseError> {
         let mut pieces = lex(src)?.into_iter();
         let (nodes, end) = parse_block(&mut pieces, 0)?;
         match end {
@@ -392,14 +392,14 @@ impl Template {
     }
 
     /// A template that is only `text`.
-    pub fn text(text: &str) -> Self {
+    pub(crate) fn text(text: &str) -> Self {
         Self {
             nodes: vec![Node::Text(text.to_string())],
         }
     }
 
     /// Renders the template with `vars`.
-    pub fn render(&self, vars: &Vars<'_>, escape: Escape) -> String {
+    pub(crate) fn render(&self, vars: &Vars<'_>, escape: Escape) -> String {
         let mut out = String::new();
         eval::render_nodes(&self.nodes, vars, escape, &mut out);
         out

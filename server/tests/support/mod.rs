@@ -8,7 +8,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// A free port whose successor is free too (`start` puts PostgreSQL on `port + 1`).
-pub fn free_port_pair() -> u16 {
+pub(crate) fn free_port_pair() -> u16 {
     for _ in 0..50 {
         let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
         let port = l.local_addr().expect("addr").port();
@@ -21,12 +21,12 @@ pub fn free_port_pair() -> u16 {
 }
 
 /// Whether nothing listens on `port`.
-pub fn port_is_free(port: u16) -> bool {
+pub(crate) fn port_is_free(port: u16) -> bool {
     std::net::TcpListener::bind(("127.0.0.1", port)).is_ok()
 }
 
 /// A running `bucketbase start` and the five lines it printed when ready.
-pub struct Started {
+pub(crate) struct Started {
     /// The `bucketbase start` process.
     pub child: Child,
     /// `API URL:`, `DB URL:`, `JWT secret:`, `anon key:`, `service_role key:`.
@@ -35,7 +35,7 @@ pub struct Started {
 
 /// Runs `bucketbase start` on `dir` and `port` with `env` set (and no `DATABASE_URL`,
 /// `JWT_SECRET` or `SMTP_HOST` from the test's own environment), up to its ready lines.
-pub fn start(dir: &std::path::Path, port: u16, env: &[(&str, &str)]) -> Started {
+pub(crate) fn start(dir: &std::path::Path, port: u16, env: &[(&str, &str)]) -> Started {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_bucketbase"));
     cmd.args(["start", "--data-dir"])
         .arg(dir)
@@ -62,7 +62,7 @@ pub fn start(dir: &std::path::Path, port: u16, env: &[(&str, &str)]) -> Started 
 }
 
 /// The rest of the ready line that starts with `prefix`.
-pub fn value<'a>(lines: &'a [String], prefix: &str) -> &'a str {
+pub(crate) fn value<'a>(lines: &'a [String], prefix: &str) -> &'a str {
     lines
         .iter()
         .find_map(|l| l.strip_prefix(prefix))
@@ -70,7 +70,7 @@ pub fn value<'a>(lines: &'a [String], prefix: &str) -> &'a str {
 }
 
 /// Runs `sql` with `psql -At` against `url` and returns its output, trimmed.
-pub fn psql(url: &str, sql: &str) -> String {
+pub(crate) fn psql(url: &str, sql: &str) -> String {
     let out = Command::new("psql")
         .args([url, "-Atc", sql])
         .output()
@@ -84,7 +84,7 @@ pub fn psql(url: &str, sql: &str) -> String {
 }
 
 /// Checks `ok` every 50 ms until it holds; panics naming `what` after `deadline`.
-pub fn wait_until(what: &str, deadline: Duration, mut ok: impl FnMut() -> bool) {
+pub(crate) fn wait_until(what: &str, deadline: Duration, mut ok: impl FnMut() -> bool) {
     let until = Instant::now() + deadline;
     while !ok() {
         assert!(Instant::now() < until, "{what} within {deadline:?}");

@@ -11,21 +11,21 @@ use reqwest::{header::HeaderMap, Method, StatusCode};
 use serde_json::{json, Value};
 
 /// A running server with an SMTP sink.
-pub struct Ctx {
+pub(crate) struct Ctx {
     pub app: TestApp,
     pub sink: SmtpSink,
 }
 
 /// A response, decoded.
 #[derive(Debug)]
-pub struct Res {
+pub(crate) struct Res {
     pub status: StatusCode,
     pub body: Value,
     pub headers: HeaderMap,
 }
 
 /// Spawns a server whose mail goes to a fresh sink, with `extra` environment.
-pub async fn spawn(extra: &[(&str, &str)]) -> Ctx {
+pub(crate) async fn spawn(extra: &[(&str, &str)]) -> Ctx {
     let sink = SmtpSink::start().await.expect("smtp sink");
     let app = TestApp::builder()
         .envs(sink.env())
@@ -38,7 +38,7 @@ pub async fn spawn(extra: &[(&str, &str)]) -> Ctx {
 }
 
 /// Spawns a server with email autoconfirm on.
-pub async fn spawn_autoconfirm(extra: &[(&str, &str)]) -> Ctx {
+pub(crate) async fn spawn_autoconfirm(extra: &[(&str, &str)]) -> Ctx {
     let mut all = vec![("ENABLE_EMAIL_AUTOCONFIRM", "true")];
     all.extend_from_slice(extra);
     spawn(&all).await
@@ -47,7 +47,7 @@ pub async fn spawn_autoconfirm(extra: &[(&str, &str)]) -> Ctx {
 impl Ctx {
     /// A call to `/auth/v1{path}` with the anon key, `bearer` (default: the anon key) and the
     /// 2024-01-01 API version header.
-    pub async fn call(
+    pub(crate) async fn call(
         &self,
         method: Method,
         path: &str,
@@ -83,21 +83,21 @@ impl Ctx {
         }
     }
 
-    pub async fn post(&self, path: &str, body: Value) -> Res {
+    pub(crate) async fn post(&self, path: &str, body: Value) -> Res {
         self.call(Method::POST, path, None, Some(body)).await
     }
 
-    pub async fn admin(&self, method: Method, path: &str, body: Option<Value>) -> Res {
+    pub(crate) async fn admin(&self, method: Method, path: &str, body: Option<Value>) -> Res {
         let key = self.app.service_role_key.clone();
         self.call(method, path, Some(&key), body).await
     }
 
-    pub async fn signup(&self, email: &str, password: &str) -> Res {
+    pub(crate) async fn signup(&self, email: &str, password: &str) -> Res {
         self.post("/signup", json!({"email": email, "password": password}))
             .await
     }
 
-    pub async fn sign_in(&self, email: &str, password: &str) -> Res {
+    pub(crate) async fn sign_in(&self, email: &str, password: &str) -> Res {
         self.post(
             "/token?grant_type=password",
             json!({"email": email, "password": password}),
@@ -105,7 +105,7 @@ impl Ctx {
         .await
     }
 
-    pub async fn refresh(&self, token: &str) -> Res {
+    pub(crate) async fn refresh(&self, token: &str) -> Res {
         self.post(
             "/token?grant_type=refresh_token",
             json!({"refresh_token": token}),
@@ -113,12 +113,12 @@ impl Ctx {
         .await
     }
 
-    pub async fn user(&self, access: &str) -> Res {
+    pub(crate) async fn user(&self, access: &str) -> Res {
         self.call(Method::GET, "/user", Some(access), None).await
     }
 
     /// Creates a confirmed user through the admin API and signs in; returns the session.
-    pub async fn confirmed_session(&self, email: &str, password: &str) -> Value {
+    pub(crate) async fn confirmed_session(&self, email: &str, password: &str) -> Value {
         let r = self
             .admin(
                 Method::POST,
@@ -133,7 +133,7 @@ impl Ctx {
     }
 
     /// Follows a verification link without following its redirect; returns the Location.
-    pub async fn open_link(&self, link: &str) -> (StatusCode, String) {
+    pub(crate) async fn open_link(&self, link: &str) -> (StatusCode, String) {
         let client = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .build()
@@ -148,7 +148,7 @@ impl Ctx {
         (res.status(), location)
     }
 
-    pub async fn count(&self, sql: &str) -> i64 {
+    pub(crate) async fn count(&self, sql: &str) -> i64 {
         self.app
             .db
             .query_one(sql, &[])
@@ -159,7 +159,7 @@ impl Ctx {
 }
 
 /// The claims of a JWT (not verified).
-pub fn claims(jwt: &str) -> Value {
+pub(crate) fn claims(jwt: &str) -> Value {
     let payload = jwt.split('.').nth(1).expect("payload");
     let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
         .decode(payload)
@@ -168,7 +168,7 @@ pub fn claims(jwt: &str) -> Value {
 }
 
 /// The `key=value` pairs of a URL fragment.
-pub fn fragment(url: &str) -> HashMap<String, String> {
+pub(crate) fn fragment(url: &str) -> HashMap<String, String> {
     let frag = url.split_once('#').map(|(_, f)| f).unwrap_or("");
     url::form_urlencoded::parse(frag.as_bytes())
         .into_owned()
@@ -176,7 +176,7 @@ pub fn fragment(url: &str) -> HashMap<String, String> {
 }
 
 /// The `key=value` pairs of a URL query.
-pub fn query(url: &str) -> HashMap<String, String> {
+pub(crate) fn query(url: &str) -> HashMap<String, String> {
     let q = url
         .split_once('?')
         .map(|(_, q)| q.split('#').next().unwrap_or(""))

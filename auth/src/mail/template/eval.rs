@@ -12,7 +12,7 @@ use super::{Cond, Node, Operand};
 
 /// What a template is rendered with.
 #[derive(Debug, Clone, Copy)]
-pub struct Vars<'a> {
+pub(crate) struct Vars<'a> {
     /// The mail's variables by name (`ConfirmationURL`, `Token`, …).
     pub fields: &'a [(&'a str, &'a str)],
     /// `.Data`: the user's `user_metadata`.
@@ -21,7 +21,7 @@ pub struct Vars<'a> {
 
 /// How printed values are written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Escape {
+pub(crate) enum Escape {
     /// HTML-escaped, for bodies.
     Html,
     /// As they are, for subjects.
@@ -166,7 +166,7 @@ fn holds(cond: &Cond, vars: &Vars<'_>) -> bool {
 }
 
 /// Appends `text` HTML-escaped as Go's `html/template` escapes text and attribute values.
-pub fn escape_html(text: &str, out: &mut String) {
+pub(super) fn escape_html(text: &str, out: &mut String) {
     for c in text.chars() {
         match c {
             '&' => out.push_str("&amp;"),
