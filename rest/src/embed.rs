@@ -5,7 +5,7 @@ use serde_json::{json, Value};
 
 use crate::error::Error;
 use crate::fuzzy::{FuzzySet, DEFAULT_MIN_SCORE};
-use crate::schema::{Cardinality, QualifiedName, Relationship, SchemaCache};
+use crate::schema_cache::{Cardinality, QualifiedName, Relationship, SchemaCache};
 
 /// Finds the one relationship from `origin` that `name` (with `hint`) designates, with
 /// `findRel`'s rules: self-relationships take the table name for the one-to-many side and the

@@ -11,7 +11,7 @@ use crate::error::Error;
 use crate::fuzzy::{FuzzySet, NAME_MIN_SCORE};
 use crate::mutate::{write, Write};
 use crate::request::ApiRequest;
-use crate::schema::QualifiedName;
+use crate::schema_cache::QualifiedName;
 use crate::{read, rpc, State};
 
 async fn body_bytes(state: &State, body: Body) -> Result<bytes::Bytes, Error> {

@@ -1,7 +1,7 @@
 //! The PostgREST-compatible data API at `/rest/v1`: `supabase.from(…)` and `supabase.rpc(…)`.
 //!
 //! A request is parsed by the pure grammar crate (`bucketbase_grammar`), planned against the
-//! [`schema::SchemaCache`], rendered into parameterised SQL whose JSON PostgreSQL builds, and run
+//! [`schema_cache::SchemaCache`], rendered into parameterised SQL whose JSON PostgreSQL builds, and run
 //! in one [`bucketbase_sql::RequestTx`] under the caller's role and claims.
 
 // The error type carries the full PostgREST envelope; it only travels on the error path.
@@ -18,10 +18,9 @@ pub mod prefer;
 mod read;
 mod request;
 mod rpc;
-pub mod schema;
+pub mod schema_cache;
 pub mod select;
 pub mod sql_text;
-pub mod view_deps;
 
 use std::sync::Arc;
 
@@ -32,7 +31,7 @@ use bucketbase_sql::Db;
 use tokio::sync::{watch, RwLock};
 
 pub use error::{Error, Result};
-use schema::SchemaCache;
+use schema_cache::SchemaCache;
 
 /// Configuration of the REST service (PostgREST's settings, Supabase's values as defaults).
 #[derive(Debug, Clone)]

@@ -14,7 +14,7 @@ use crate::read::{body_expr, render_select, singular_error};
 use crate::request::{
     content_range, response, run_read, run_statement, with_gucs, ApiRequest, GUC_COLUMNS,
 };
-use crate::schema::Table;
+use crate::schema_cache::Table;
 use crate::select::{modifiers_by_path, SelectRenderer};
 use crate::sql_text::{ident, SqlText};
 use crate::State;

@@ -5,7 +5,7 @@
 
 use serde_json::{json, Map, Value};
 
-use crate::schema::{Column, ReturnShape, SchemaCache, Table};
+use crate::schema_cache::{Column, ReturnShape, SchemaCache, Table};
 
 /// The PostgREST version we answer as.
 pub const POSTGREST_VERSION: &str = "13.0.5";

@@ -12,7 +12,7 @@ use crate::prefer::Count;
 use crate::request::{
     content_range, response, run_read, run_statement, with_gucs, ApiRequest, GUC_COLUMNS,
 };
-use crate::schema::{QualifiedName, Table};
+use crate::schema_cache::{QualifiedName, Table};
 use crate::select::{modifiers_by_path, NodeSql, SelectRenderer};
 use crate::sql_text::{ident, SqlText};
 use crate::State;

@@ -16,7 +16,7 @@ use serde_json::{Map, Value};
 use crate::error::Error;
 use crate::media::{negotiate, Media};
 use crate::prefer::Preferences;
-use crate::schema::SchemaCache;
+use crate::schema_cache::SchemaCache;
 use crate::sql_text::SqlText;
 use crate::State;
 

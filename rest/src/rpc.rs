@@ -17,7 +17,7 @@ use crate::prefer::Applied;
 use crate::prefer::Count;
 use crate::read::{read_response, render_root, singular_error, wrap_read};
 use crate::request::{response, run_read, run_statement, with_gucs, ApiRequest, GUC_COLUMNS};
-use crate::schema::{Function, QualifiedName, ReturnShape};
+use crate::schema_cache::{Function, QualifiedName, ReturnShape};
 use crate::sql_text::{ident, is_safe_type_name, SqlText};
 use crate::State;
 

@@ -13,7 +13,7 @@ use bucketbase_grammar::{
 
 use crate::embed::find_relationship;
 use crate::error::Error;
-use crate::schema::{Cardinality, QualifiedName, Relationship, SchemaCache, Table};
+use crate::schema_cache::{Cardinality, QualifiedName, Relationship, SchemaCache, Table};
 use crate::sql_text::{array_literal, ident, is_safe_type_name, SqlText};
 
 /// Filters, logic trees, order and paging addressed to one node of the select tree.

@@ -10,7 +10,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use crate::schema::QualifiedName;
+use super::QualifiedName;
 
 /// One top-level target entry: view column number, origin relation OID, origin column number.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
