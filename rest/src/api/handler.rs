@@ -7,18 +7,20 @@ use axum::extract::{Path, Request, State as AxumState};
 use axum::http::Method;
 use axum::response::{IntoResponse, Response};
 
-use crate::error::Error;
-use crate::fuzzy::{FuzzySet, NAME_MIN_SCORE};
-use crate::mutate::{write, Write};
-use crate::request::ApiRequest;
+use super::request::ApiRequest;
+use super::write::write;
+use super::{call, read};
+use crate::error::fuzzy::{FuzzySet, NAME_MIN_SCORE};
+use crate::error::{Error, ErrorCode};
+use crate::plan::mutate::Write;
 use crate::schema_cache::QualifiedName;
-use crate::{read, rpc, State};
+use crate::State;
 
 async fn body_bytes(state: &State, body: Body) -> Result<bytes::Bytes, Error> {
     to_bytes(body, state.0.config.max_body_bytes)
         .await
         .map_err(|_| {
-            Error::new(413, "PGRST413", "Payload Too Large").details(format!(
+            Error::new(ErrorCode::PayloadTooLarge, "Payload Too Large").details(format!(
                 "The request body exceeds the limit of {} bytes",
                 state.0.config.max_body_bytes
             ))
@@ -50,8 +52,7 @@ async fn relation_inner(state: State, name: String, request: Request) -> Result<
             | Method::OPTIONS
     ) {
         return Err(Error::new(
-            405,
-            "PGRST117",
+            ErrorCode::UnsupportedMethod,
             format!("Unsupported HTTP method: {method}"),
         ));
     }
@@ -101,8 +102,7 @@ async fn relation_inner(state: State, name: String, request: Request) -> Result<
             Ok(res)
         }
         _ => Err(Error::new(
-            405,
-            "PGRST117",
+            ErrorCode::UnsupportedMethod,
             format!("Unsupported HTTP method: {method}"),
         )),
     }
@@ -110,8 +110,7 @@ async fn relation_inner(state: State, name: String, request: Request) -> Result<
 
 fn table_not_found(req: &ApiRequest, name: &str) -> Error {
     let mut err = Error::new(
-        404,
-        "PGRST205",
+        ErrorCode::TableNotFound,
         format!(
             "Could not find the table '{}.{}' in the schema cache",
             req.schema, name
@@ -163,8 +162,7 @@ async fn rpc_inner(state: State, name: String, request: Request) -> Result<Respo
     }
     if !is_get && method != Method::POST {
         return Err(Error::new(
-            405,
-            "PGRST101",
+            ErrorCode::RpcMethod,
             format!("Cannot use the {method} method on RPC"),
         ));
     }
@@ -174,7 +172,7 @@ async fn rpc_inner(state: State, name: String, request: Request) -> Result<Respo
     } else {
         body_bytes(&state, body).await?
     };
-    rpc::call(&state, req, &name, &parts.headers, &bytes).await
+    call::call(&state, req, &name, &parts.headers, &bytes).await
 }
 
 /// `/` (the OpenAPI document).
@@ -193,8 +191,7 @@ async fn openapi_document(state: State, request: Request, v3: bool) -> Response 
         let method = parts.method.clone();
         if !matches!(method, Method::GET | Method::HEAD | Method::OPTIONS) {
             return Err(Error::new(
-                405,
-                "PGRST117",
+                ErrorCode::UnsupportedMethod,
                 format!("Unsupported HTTP method: {method}"),
             ));
         }
@@ -206,13 +203,13 @@ async fn openapi_document(state: State, request: Request, v3: bool) -> Response 
             .and_then(|h| h.to_str().ok())
             .unwrap_or("localhost")
             .to_string();
-        let mut doc = crate::openapi::document(&req.cache, &req.schema, &host);
+        let mut doc = crate::api::openapi::document(&req.cache, &req.schema, &host);
         if v3 {
-            doc = crate::openapi::document_v3(&doc);
+            doc = crate::api::openapi::document_v3(&doc);
         }
-        Ok(crate::request::response(
+        Ok(super::response::response(
             200,
-            crate::media::Media::OpenApi,
+            crate::api::media::Media::OpenApi,
             &req.schema,
             (method == Method::GET).then(|| doc.to_string()),
             vec![],
@@ -225,8 +222,7 @@ async fn openapi_document(state: State, request: Request, v3: bool) -> Response 
 /// Any other path shape: `PGRST125`.
 pub async fn invalid_path(request: Request) -> Response {
     Error::new(
-        404,
-        "PGRST125",
+        ErrorCode::InvalidPath,
         format!(
             "Invalid path specified in request URL: {}",
             request.uri().path()

@@ -6,7 +6,7 @@ use std::collections::HashSet;
 
 use axum::http::HeaderMap;
 
-use crate::error::Error;
+use crate::error::{Error, ErrorCode};
 
 /// `return=`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -155,8 +155,7 @@ impl Preferences {
         p.strict = p.handling == Some(true);
         if p.strict && !invalid.is_empty() {
             return Err(Error::new(
-                400,
-                "PGRST122",
+                ErrorCode::InvalidPreferences,
                 "Invalid preferences given with handling=strict",
             )
             .details(format!("Invalid preferences: {}", invalid.join(", "))));

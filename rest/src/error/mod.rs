@@ -8,6 +8,11 @@ use axum::response::{IntoResponse, Response};
 use bucketbase_auth::KeyError;
 use serde_json::{json, Value};
 
+pub(crate) use codes::ErrorCode;
+
+mod codes;
+pub(crate) mod fuzzy;
+
 /// Result alias of the REST service.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -37,8 +42,20 @@ impl std::fmt::Display for Error {
 impl std::error::Error for Error {}
 
 impl Error {
-    /// An error with a PostgREST code.
-    pub fn new(status: u16, code: &str, message: impl Into<String>) -> Self {
+    /// An error with one of PostgREST's codes (and that code's status).
+    pub(crate) fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        Self::raw(code.status(), code.code(), message)
+    }
+
+    /// A PostgreSQL error that PostgREST passes on without the database having raised it
+    /// (`21000` of pg-safeupdate, `22003` of an out-of-range `LIMIT`): its status is the
+    /// SQLSTATE's.
+    pub(crate) fn sqlstate(code: &str, message: impl Into<String>) -> Self {
+        let message = message.into();
+        Self::raw(sqlstate_status(code, &message, false), code, message)
+    }
+
+    fn raw(status: u16, code: &str, message: impl Into<String>) -> Self {
         Self {
             status: StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
             code: code.to_string(),
@@ -76,34 +93,37 @@ impl Error {
     /// `PGRST100`: the query string does not parse.
     pub fn parse(e: bucketbase_grammar::ParseError) -> Self {
         if e.message.starts_with("Requested range not satisfiable") {
-            let mut err = Error::new(416, "PGRST103", "Requested range not satisfiable");
+            let mut err = Error::new(
+                ErrorCode::RangeNotSatisfiable,
+                "Requested range not satisfiable",
+            );
             err.details = e.details.map(Value::String);
             return err;
         }
-        let mut err = Error::new(400, "PGRST100", e.message);
+        let mut err = Error::new(ErrorCode::QueryParse, e.message);
         err.details = e.details.map(Value::String);
         err
     }
 
     /// `PGRST102`: the body is not what the request needs.
     pub fn body(message: impl Into<String>) -> Self {
-        Error::new(400, "PGRST102", message)
+        Error::new(ErrorCode::InvalidBody, message)
     }
 
     /// An unexpected failure: opaque to the client, full cause in the log.
     pub fn internal(cause: impl std::fmt::Display) -> Self {
         tracing::error!(error = %cause, "internal error");
-        Error::new(500, "PGRSTX00", "Internal server error")
+        Error::new(ErrorCode::Internal, "Internal server error")
     }
 
     /// A refused key or token (`PGRST301` / `PGRST303`), with `WWW-Authenticate`.
     pub fn key(e: &KeyError) -> Self {
         let code = if e.is_claims_error() {
-            "PGRST303"
+            ErrorCode::InvalidClaims
         } else if matches!(e, KeyError::Missing) {
-            "PGRST302"
+            ErrorCode::AnonymousDisabled
         } else {
-            "PGRST301"
+            ErrorCode::InvalidToken
         };
         let message = match e {
             KeyError::Missing => "Anonymous access is disabled".to_string(),
@@ -114,7 +134,7 @@ impl Error {
         } else {
             format!("Bearer error=\"invalid_token\", error_description=\"{message}\"")
         };
-        Error::new(401, code, message).header("www-authenticate", www)
+        Error::new(code, message).header("www-authenticate", www)
     }
 
     /// Maps a database failure as PostgREST does; `anon` says whether the caller is the anon
@@ -124,7 +144,7 @@ impl Error {
             return match e {
                 // PostgREST's `ConnectionUsageError`: no connection could be made.
                 bucketbase_sql::DbError::Unavailable { retry_after, cause } => {
-                    Error::new(503, "PGRST000", "Database connection error.")
+                    Error::new(ErrorCode::DbConnection, "Database connection error.")
                         .details(cause.clone())
                         .header(
                             "retry-after",
@@ -132,16 +152,14 @@ impl Error {
                         )
                 }
                 bucketbase_sql::DbError::Pool(_) => Error::new(
-                    504,
-                    "PGRST003",
+                    ErrorCode::PoolTimeout,
                     "Timed out acquiring connection from connection pool.",
                 ),
                 bucketbase_sql::DbError::Postgres(pg) if !pg.is_closed() => Error::internal(e),
                 _ => {
                     tracing::error!(error = %e, "database connection error");
                     Error::new(
-                        503,
-                        "PGRST001",
+                        ErrorCode::DbClient,
                         "Database client error. Retrying the connection.",
                     )
                 }
@@ -153,7 +171,7 @@ impl Error {
             return custom_error(pg);
         }
         let status = sqlstate_status(code, &message, anon);
-        let mut err = Error::new(status, code, message);
+        let mut err = Error::raw(status, code, message);
         err.details = pg.detail().map(|d| Value::String(d.to_string()));
         err.hint = pg.hint().map(str::to_string);
         if status == 401 {
@@ -216,7 +234,7 @@ fn custom_error(pg: &bucketbase_sql::tokio_postgres::error::DbError) -> Error {
     let body: Option<Value> = serde_json::from_str(pg.message()).ok();
     let detail: Option<Value> = pg.detail().and_then(|d| serde_json::from_str(d).ok());
     let (Some(body), Some(detail)) = (body, detail) else {
-        return Error::new(500, "PGRST121", "Could not parse JSON in the \"RAISE SQLSTATE 'PGRST'\" error")
+        return Error::new(ErrorCode::RaiseParse, "Could not parse JSON in the \"RAISE SQLSTATE 'PGRST'\" error")
             .details(format!("Invalid JSON value for MESSAGE: '{}'", pg.message()))
             .hint("MESSAGE must be a JSON object with obligatory keys: 'code', 'message' and optional keys: 'details', 'hint'.");
     };
@@ -226,7 +244,7 @@ fn custom_error(pg: &bucketbase_sql::tokio_postgres::error::DbError) -> Error {
         Some(v) => Some(v.to_string()),
     };
     let status = detail.get("status").and_then(Value::as_u64).unwrap_or(400) as u16;
-    let mut err = Error::new(
+    let mut err = Error::raw(
         status,
         &text("code").unwrap_or_default(),
         text("message").unwrap_or_default(),

@@ -2,7 +2,7 @@
 //! `*/*` meaning JSON) picks JSON, a single object (`application/vnd.pgrst.object+json`),
 //! CSV or the OpenAPI document; anything else is `406 PGRST107`.
 
-use crate::error::Error;
+use crate::error::{Error, ErrorCode};
 
 /// The response representation a request asked for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -163,8 +163,7 @@ pub fn negotiate(accept: Option<&str>, root: bool) -> Result<Media, Error> {
         }
     }
     Err(Error::new(
-        406,
-        "PGRST107",
+        ErrorCode::MediaTypeNotAvailable,
         format!("None of these media types are available: {accept}"),
     ))
 }
