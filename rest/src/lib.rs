@@ -114,7 +114,7 @@ impl State {
     }
 
     /// The current schema cache (`None` before the first load).
-    pub async fn cache(&self) -> Option<Arc<SchemaCache>> {
+    pub(crate) async fn cache(&self) -> Option<Arc<SchemaCache>> {
         self.0.cache.read().await.clone()
     }
 }

@@ -8,21 +8,21 @@ use crate::error::Error;
 use crate::render::sql_text::SqlText;
 
 /// The result row every generated statement returns: total count, page count, body.
-pub struct Outcome {
+pub(crate) struct Outcome {
     /// `count=exact` total (or None).
-    pub total: Option<i64>,
+    pub(crate) total: Option<i64>,
     /// Rows in this response.
-    pub page: i64,
+    pub(crate) page: i64,
     /// The JSON (or CSV) text PostgreSQL built.
-    pub body: Option<String>,
+    pub(crate) body: Option<String>,
     /// Extra text column (Location values, insert flags) when the statement has one.
-    pub extra: Option<String>,
+    pub(crate) extra: Option<String>,
     /// The response GUCs, when the statement reads them.
-    pub gucs: Gucs,
+    pub(crate) gucs: Gucs,
 }
 
 /// Runs `sql` in `tx` and reads its one result row.
-pub async fn run_statement(
+pub(crate) async fn run_statement(
     tx: &mut RequestTx,
     sql: &SqlText,
     anon: bool,
@@ -35,7 +35,7 @@ pub async fn run_statement(
 }
 
 /// Runs a read-only `sql` and commits in the same round trip.
-pub async fn run_read(tx: RequestTx, sql: &SqlText, anon: bool) -> Result<Outcome, Error> {
+pub(crate) async fn run_read(tx: RequestTx, sql: &SqlText, anon: bool) -> Result<Outcome, Error> {
     let rows = tx
         .query_and_commit(&sql.sql, &sql.param_refs())
         .await

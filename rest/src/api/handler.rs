@@ -13,7 +13,6 @@ use super::{call, read};
 use crate::error::fuzzy::{FuzzySet, NAME_MIN_SCORE};
 use crate::error::{Error, ErrorCode};
 use crate::plan::mutate::Write;
-use crate::schema_cache::QualifiedName;
 use crate::State;
 
 async fn body_bytes(state: &State, body: Body) -> Result<bytes::Bytes, Error> {
@@ -28,7 +27,7 @@ async fn body_bytes(state: &State, body: Body) -> Result<bytes::Bytes, Error> {
 }
 
 /// `/{relation}`.
-pub async fn relation(
+pub(crate) async fn relation(
     AxumState(state): AxumState<State>,
     Path(name): Path<String>,
     request: Request,
@@ -57,12 +56,7 @@ async fn relation_inner(state: State, name: String, request: Request) -> Result<
         ));
     }
     let req = ApiRequest::parse(&state, &method, &parts.uri, &parts.headers, false, false).await?;
-    let Some(table) = req
-        .cache
-        .tables
-        .get(&QualifiedName::new(&req.schema, &name))
-        .cloned()
-    else {
+    let Some(table) = req.cache.table(&req.schema, &name).cloned() else {
         return Err(table_not_found(&req, &name));
     };
     match method {
@@ -138,7 +132,7 @@ fn table_not_found(req: &ApiRequest, name: &str) -> Error {
 }
 
 /// `/rpc/{function}`.
-pub async fn rpc(
+pub(crate) async fn rpc(
     AxumState(state): AxumState<State>,
     Path(name): Path<String>,
     request: Request,
@@ -176,12 +170,12 @@ async fn rpc_inner(state: State, name: String, request: Request) -> Result<Respo
 }
 
 /// `/` (the OpenAPI document).
-pub async fn root(AxumState(state): AxumState<State>, request: Request) -> Response {
+pub(crate) async fn root(AxumState(state): AxumState<State>, request: Request) -> Response {
     openapi_document(state, request, false).await
 }
 
 /// `/openapi.json`: the same description as OpenAPI 3.1 (beyond PostgREST).
-pub async fn openapi_v3(AxumState(state): AxumState<State>, request: Request) -> Response {
+pub(crate) async fn openapi_v3(AxumState(state): AxumState<State>, request: Request) -> Response {
     openapi_document(state, request, true).await
 }
 
@@ -220,7 +214,7 @@ async fn openapi_document(state: State, request: Request, v3: bool) -> Response 
 }
 
 /// Any other path shape: `PGRST125`.
-pub async fn invalid_path(request: Request) -> Response {
+pub(crate) async fn invalid_path(request: Request) -> Response {
     Error::new(
         ErrorCode::InvalidPath,
         format!(

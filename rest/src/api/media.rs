@@ -6,7 +6,7 @@ use crate::error::{Error, ErrorCode};
 
 /// The response representation a request asked for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Media {
+pub(crate) enum Media {
     /// `application/json` (and `*/*`).
     Json,
     /// `application/vnd.pgrst.array+json` (optionally with stripped nulls).
@@ -30,24 +30,24 @@ pub enum Media {
 
 /// The `EXPLAIN` options of a plan media type (`options=analyze|verbose|…`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct PlanOptions {
+pub(crate) struct PlanOptions {
     /// `+json` rather than `+text`.
-    pub json: bool,
+    pub(crate) json: bool,
     /// `analyze`.
-    pub analyze: bool,
+    pub(crate) analyze: bool,
     /// `verbose`.
-    pub verbose: bool,
+    pub(crate) verbose: bool,
     /// `settings`.
-    pub settings: bool,
+    pub(crate) settings: bool,
     /// `buffers`.
-    pub buffers: bool,
+    pub(crate) buffers: bool,
     /// `wal`.
-    pub wal: bool,
+    pub(crate) wal: bool,
 }
 
 impl PlanOptions {
     /// The `EXPLAIN (…)` option list.
-    pub fn explain_options(self) -> String {
+    pub(crate) fn explain_options(self) -> String {
         let mut opts = vec![if self.json {
             "FORMAT JSON"
         } else {
@@ -70,7 +70,7 @@ impl PlanOptions {
 
 impl Media {
     /// The `Content-Type` of the response.
-    pub fn content_type(self) -> &'static str {
+    pub(crate) fn content_type(self) -> &'static str {
         match self {
             Media::Json => "application/json; charset=utf-8",
             Media::Array { .. } => "application/vnd.pgrst.array+json; charset=utf-8",
@@ -87,12 +87,12 @@ impl Media {
     }
 
     /// True when exactly one row is required.
-    pub fn is_object(self) -> bool {
+    pub(crate) fn is_object(self) -> bool {
         matches!(self, Media::Object { .. })
     }
 
     /// True when nulls are stripped from objects.
-    pub fn strip_nulls(self) -> bool {
+    pub(crate) fn strip_nulls(self) -> bool {
         matches!(
             self,
             Media::Object { strip_nulls: true } | Media::Array { strip_nulls: true }
@@ -101,7 +101,7 @@ impl Media {
 }
 
 /// Picks the response media type for `accept` (None ≡ `*/*`); `root` allows OpenAPI.
-pub fn negotiate(accept: Option<&str>, root: bool) -> Result<Media, Error> {
+pub(crate) fn negotiate(accept: Option<&str>, root: bool) -> Result<Media, Error> {
     let accept = accept
         .map(str::trim)
         .filter(|a| !a.is_empty())

@@ -20,7 +20,7 @@ use crate::State;
 
 /// Answers a read: status, `Content-Range`, `Content-Location` (for relations), and the body
 /// (none for HEAD).
-pub fn read_response(
+pub(crate) fn read_response(
     req: &ApiRequest,
     outcome: Outcome,
     offset: i64,
@@ -70,7 +70,7 @@ pub fn read_response(
 }
 
 /// PGRST116: a single object was requested and the result has another number of rows.
-pub fn singular_error(rows: i64) -> Error {
+pub(crate) fn singular_error(rows: i64) -> Error {
     Error::new(
         ErrorCode::SingularityError,
         "Cannot coerce the result to a single JSON object",
@@ -79,7 +79,7 @@ pub fn singular_error(rows: i64) -> Error {
 }
 
 /// `GET`/`HEAD /table`.
-pub async fn read(
+pub(crate) async fn read(
     state: &State,
     req: ApiRequest,
     table: &Table,
@@ -172,7 +172,7 @@ pub async fn read(
 
 /// `count=planned`: the planner's row estimate for the unpaged query, read from `EXPLAIN`
 /// as PostgREST does (every parameter stays referenced, so the statement prepares).
-pub async fn planned_count(
+pub(crate) async fn planned_count(
     tx: &mut RequestTx,
     node: &NodeSql,
     from: &str,

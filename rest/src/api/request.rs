@@ -19,31 +19,31 @@ use crate::schema_cache::SchemaCache;
 use crate::State;
 
 /// A parsed `/rest/v1` request.
-pub struct ApiRequest {
+pub(crate) struct ApiRequest {
     /// HTTP method.
-    pub method: Method,
+    pub(crate) method: Method,
     /// Who calls.
-    pub caller: Caller,
+    pub(crate) caller: Caller,
     /// The selected schema.
-    pub schema: String,
+    pub(crate) schema: String,
     /// The schema cache at the time of the request.
-    pub cache: Arc<SchemaCache>,
+    pub(crate) cache: Arc<SchemaCache>,
     /// The parsed query string.
-    pub query: QueryParams,
+    pub(crate) query: QueryParams,
     /// The `Prefer` header.
-    pub prefer: Preferences,
+    pub(crate) prefer: Preferences,
     /// The negotiated response media type.
-    pub media: Media,
+    pub(crate) media: Media,
     /// Settings for the request transaction.
-    pub ctx: RequestContext,
+    pub(crate) ctx: RequestContext,
     /// The raw query string (made canonical only when a read answers with `Content-Location`).
-    pub raw_query: String,
+    pub(crate) raw_query: String,
 }
 
 impl ApiRequest {
     /// Parses the parts every endpoint shares. `rpc_get` classifies non-operator query params as
     /// function arguments; `root` allows the OpenAPI media type.
-    pub async fn parse(
+    pub(crate) async fn parse(
         state: &State,
         method: &Method,
         uri: &Uri,
@@ -135,7 +135,7 @@ impl ApiRequest {
     }
 
     /// True when the caller is the anon role (42501 maps to 401 then).
-    pub fn is_anon(&self, state: &State) -> bool {
+    pub(crate) fn is_anon(&self, state: &State) -> bool {
         self.caller.role == state.0.config.anon_role
     }
 
@@ -143,7 +143,7 @@ impl ApiRequest {
     /// a `db-pre-request` function, those run first (PostgREST's order: settings, timezone,
     /// pre-request, main statement); they share the first round trip with `BEGIN` and the
     /// settings, and the main statement follows in the next.
-    pub async fn begin(&self, state: &State, access: Access) -> Result<RequestTx, Error> {
+    pub(crate) async fn begin(&self, state: &State, access: Access) -> Result<RequestTx, Error> {
         let anon = self.is_anon(state);
         let mut tx = RequestTx::begin(&state.0.db.request, self.ctx.clone(), access)
             .await
@@ -167,7 +167,7 @@ impl ApiRequest {
     }
 
     /// `Content-Location` of a read of `relation`.
-    pub fn content_location(&self, relation: &str) -> String {
+    pub(crate) fn content_location(&self, relation: &str) -> String {
         let canonical = canonical_query(&self.raw_query);
         if canonical.is_empty() {
             format!("/{relation}")
@@ -259,7 +259,7 @@ fn parse_range(header: &str) -> Option<(i128, Option<i128>)> {
 
 /// PostgREST's `qsCanonical`: the decoded parameters sorted by name (stable), values of a
 /// repeated name joined with `,` (`urlEncodeVars`), everything but `A-Za-z0-9-_.~` escaped.
-pub fn canonical_query(query: &str) -> String {
+pub(crate) fn canonical_query(query: &str) -> String {
     let mut pairs: Vec<(String, String)> = form_urlencoded::parse(query.as_bytes())
         .map(|(k, v)| (k.into_owned(), v.into_owned()))
         .collect();
@@ -310,7 +310,7 @@ fn headers_json(headers: &HeaderMap) -> String {
 }
 
 /// Seconds since the epoch.
-pub fn chrono_now() -> i64 {
+pub(crate) fn chrono_now() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs() as i64)

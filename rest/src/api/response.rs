@@ -9,7 +9,7 @@ use super::media::Media;
 use crate::error::{Error, ErrorCode};
 
 /// `Content-Range` as PostgREST's `contentRangeH`.
-pub fn content_range(lower: i64, upper: i64, total: Option<i64>) -> String {
+pub(crate) fn content_range(lower: i64, upper: i64, total: Option<i64>) -> String {
     let range = if lower <= upper {
         format!("{lower}-{upper}")
     } else {
@@ -20,7 +20,7 @@ pub fn content_range(lower: i64, upper: i64, total: Option<i64>) -> String {
 }
 
 /// A response with PostgREST's headers.
-pub fn response(
+pub(crate) fn response(
     status: u16,
     media: Media,
     schema: &str,
@@ -50,16 +50,16 @@ pub fn response(
 
 /// The `response.headers` / `response.status` settings a statement left behind.
 #[derive(Debug, Clone, Default)]
-pub struct Gucs {
+pub(crate) struct Gucs {
     /// `response.headers`: a JSON array of single-key objects.
-    pub headers: Option<String>,
+    pub(crate) headers: Option<String>,
     /// `response.status`: a status code.
-    pub status: Option<String>,
+    pub(crate) status: Option<String>,
 }
 
 /// Applies the GUC overrides to `res` as PostgREST's `overrideStatusHeaders`: the status is
 /// replaced, and the headers replace ours of the same name (a repeated name is kept repeated).
-pub fn with_gucs(mut res: Response, gucs: &Gucs) -> Result<Response, Error> {
+pub(crate) fn with_gucs(mut res: Response, gucs: &Gucs) -> Result<Response, Error> {
     if let Some(status) = &gucs.status {
         let digits: String = status
             .trim_start()

@@ -67,31 +67,31 @@ impl Error {
     }
 
     /// Sets `details`.
-    pub fn details(mut self, details: impl Into<String>) -> Self {
+    pub(crate) fn details(mut self, details: impl Into<String>) -> Self {
         self.details = Some(Value::String(details.into()));
         self
     }
 
     /// Sets `details` to a JSON value.
-    pub fn details_json(mut self, details: Value) -> Self {
+    pub(crate) fn details_json(mut self, details: Value) -> Self {
         self.details = Some(details);
         self
     }
 
     /// Sets `hint`.
-    pub fn hint(mut self, hint: impl Into<String>) -> Self {
+    pub(crate) fn hint(mut self, hint: impl Into<String>) -> Self {
         self.hint = Some(hint.into());
         self
     }
 
     /// Adds a response header.
-    pub fn header(mut self, name: &str, value: impl Into<String>) -> Self {
+    pub(crate) fn header(mut self, name: &str, value: impl Into<String>) -> Self {
         self.headers.push((name.to_string(), value.into()));
         self
     }
 
     /// `PGRST100`: the query string does not parse.
-    pub fn parse(e: bucketbase_grammar::ParseError) -> Self {
+    pub(crate) fn parse(e: bucketbase_grammar::ParseError) -> Self {
         if e.message.starts_with("Requested range not satisfiable") {
             let mut err = Error::new(
                 ErrorCode::RangeNotSatisfiable,
@@ -106,18 +106,18 @@ impl Error {
     }
 
     /// `PGRST102`: the body is not what the request needs.
-    pub fn body(message: impl Into<String>) -> Self {
+    pub(crate) fn body(message: impl Into<String>) -> Self {
         Error::new(ErrorCode::InvalidBody, message)
     }
 
     /// An unexpected failure: opaque to the client, full cause in the log.
-    pub fn internal(cause: impl std::fmt::Display) -> Self {
+    pub(crate) fn internal(cause: impl std::fmt::Display) -> Self {
         tracing::error!(error = %cause, "internal error");
         Error::new(ErrorCode::Internal, "Internal server error")
     }
 
     /// A refused key or token (`PGRST301` / `PGRST303`), with `WWW-Authenticate`.
-    pub fn key(e: &KeyError) -> Self {
+    pub(crate) fn key(e: &KeyError) -> Self {
         let code = if e.is_claims_error() {
             ErrorCode::InvalidClaims
         } else if matches!(e, KeyError::Missing) {
@@ -139,7 +139,7 @@ impl Error {
 
     /// Maps a database failure as PostgREST does; `anon` says whether the caller is the anon
     /// role (42501 is 401 for anon, 403 otherwise).
-    pub fn db(e: &bucketbase_sql::DbError, anon: bool) -> Self {
+    pub(crate) fn db(e: &bucketbase_sql::DbError, anon: bool) -> Self {
         let Some(pg) = e.as_db_error() else {
             return match e {
                 // PostgREST's `ConnectionUsageError`: no connection could be made.
@@ -181,7 +181,7 @@ impl Error {
     }
 
     /// The JSON body of the error.
-    pub fn body_json(&self) -> Value {
+    pub(crate) fn body_json(&self) -> Value {
         json!({
             "code": self.code,
             "details": self.details,
@@ -192,7 +192,7 @@ impl Error {
 }
 
 /// PostgREST's SQLSTATE → HTTP status table (`Error.hs`, `pgErrorStatus`).
-pub fn sqlstate_status(code: &str, message: &str, anon: bool) -> u16 {
+pub(crate) fn sqlstate_status(code: &str, message: &str, anon: bool) -> u16 {
     if let Some(status) = code.strip_prefix("PT").and_then(|s| s.parse::<u16>().ok()) {
         if (100..600).contains(&status) {
             return status;

@@ -16,33 +16,33 @@ use crate::schema_cache::{Cardinality, Table};
 
 /// One rendered node: the pieces of its `SELECT`.
 #[derive(Debug, Default, Clone)]
-pub struct NodeSql {
+pub(crate) struct NodeSql {
     /// `expr AS "name"` items (or `ref.*`).
-    pub select: Vec<String>,
+    pub(crate) select: Vec<String>,
     /// Output keys, `*` expanded (for spreads and CSV).
-    pub out_names: Vec<String>,
+    pub(crate) out_names: Vec<String>,
     /// Aggregates a to-one spread leaves to its parent: (output key, aggregate, cast).
-    pub hoisted: Vec<(String, Option<Aggregate>, Option<String>)>,
+    pub(crate) hoisted: Vec<(String, Option<Aggregate>, Option<String>)>,
     /// `LEFT JOIN LATERAL …` clauses.
-    pub joins: Vec<String>,
+    pub(crate) joins: Vec<String>,
     /// WHERE conditions (ANDed).
-    pub conds: Vec<String>,
+    pub(crate) conds: Vec<String>,
     /// GROUP BY terms (only used when `aggregated`).
-    pub group_by: Vec<String>,
+    pub(crate) group_by: Vec<String>,
     /// True when an aggregate is selected: the other items form the GROUP BY.
-    pub aggregated: bool,
+    pub(crate) aggregated: bool,
     /// ORDER BY terms.
-    pub order: Vec<String>,
+    pub(crate) order: Vec<String>,
     /// LIMIT.
-    pub limit: Option<i64>,
+    pub(crate) limit: Option<i64>,
     /// OFFSET.
-    pub offset: Option<i64>,
+    pub(crate) offset: Option<i64>,
 }
 
 impl NodeSql {
     /// `SELECT … FROM from … WHERE … GROUP BY … ORDER BY … LIMIT … OFFSET …` with
     /// `extra_conds` ANDed in.
-    pub fn query(&self, from: &str, extra_conds: &[String], paged: bool) -> String {
+    pub(crate) fn query(&self, from: &str, extra_conds: &[String], paged: bool) -> String {
         let select = if self.select.is_empty() {
             "NULL AS \"pgrst_none\"".to_string()
         } else {
@@ -611,7 +611,7 @@ fn cast_expr(expr: &str, ty: &str) -> String {
 }
 
 /// The body expression over the rows of `pgrst_t` for `media`.
-pub fn body_expr(media: Media) -> &'static str {
+pub(crate) fn body_expr(media: Media) -> &'static str {
     match media {
         Media::Object { strip_nulls: false } => {
             "CASE WHEN count(*) = 1 THEN (json_agg(\"pgrst_t\")->0)::text END"
@@ -631,7 +631,13 @@ pub fn body_expr(media: Media) -> &'static str {
 
 /// Wraps a paged query into the statement returning (total, page, body); `ctes` are extra
 /// common table expressions (`"name" AS (…), `) placed before the source.
-pub fn wrap_read(node: &NodeSql, from: &str, ctes: &str, media: Media, count: bool) -> String {
+pub(crate) fn wrap_read(
+    node: &NodeSql,
+    from: &str,
+    ctes: &str,
+    media: Media,
+    count: bool,
+) -> String {
     let paged = node.query(from, &[], true);
     let total = if count {
         let mut counting = NodeSql {

@@ -391,7 +391,6 @@ fn add_foreign_key_relationships(
                 cardinality: to_parent,
                 constraint: fk.name.clone(),
                 columns: fk.pairs.clone(),
-                origin_holds_fk: true,
             });
         relationships
             .entry(fk.parent.clone())
@@ -406,7 +405,6 @@ fn add_foreign_key_relationships(
                     .iter()
                     .map(|(a, b)| (b.clone(), a.clone()))
                     .collect(),
-                origin_holds_fk: false,
             });
     }
 }
@@ -459,7 +457,6 @@ fn add_many_to_many_relationships(
                         }),
                         constraint: junction.name.name.clone(),
                         columns: Vec::new(),
-                        origin_holds_fk: false,
                     });
             }
         }
@@ -507,7 +504,6 @@ fn add_computed_relationships(cache: &mut SchemaCache, rows: &[Row]) {
             },
             constraint: function.name.clone(),
             columns: Vec::new(),
-            origin_holds_fk: false,
         });
     }
 }
@@ -551,7 +547,6 @@ fn function_from_row(r: &bucketbase_sql::tokio_postgres::Row) -> Function {
         arguments,
         volatility: volatility.chars().next().unwrap_or('v'),
         returns,
-        return_type,
         description: r.get(12),
         oid: r.get(13),
     }

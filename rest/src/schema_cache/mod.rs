@@ -16,16 +16,16 @@ use std::collections::{HashMap, HashSet};
 
 /// `schema.name` of a relation or function.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct QualifiedName {
+pub(crate) struct QualifiedName {
     /// Schema.
-    pub schema: String,
+    pub(crate) schema: String,
     /// Name inside the schema.
-    pub name: String,
+    pub(crate) name: String,
 }
 
 impl QualifiedName {
     /// Builds a name.
-    pub fn new(schema: &str, name: &str) -> Self {
+    pub(crate) fn new(schema: &str, name: &str) -> Self {
         Self {
             schema: schema.to_string(),
             name: name.to_string(),
@@ -33,7 +33,7 @@ impl QualifiedName {
     }
 
     /// `"schema"."name"`, quoted.
-    pub fn sql(&self) -> String {
+    pub(crate) fn sql(&self) -> String {
         format!(
             "{}.{}",
             bucketbase_sql::quote_ident(&self.schema),
@@ -50,72 +50,72 @@ impl std::fmt::Display for QualifiedName {
 
 /// A column of a relation.
 #[derive(Debug, Clone)]
-pub struct Column {
+pub(crate) struct Column {
     /// Column name.
-    pub name: String,
+    pub(crate) name: String,
     /// `format_type` of the column (`integer`, `text[]`, `character varying(20)`).
-    pub data_type: String,
+    pub(crate) data_type: String,
     /// The base type name (`int4`, `jsonb`, `tsvector`), domains resolved.
-    pub base_type: String,
+    pub(crate) base_type: String,
     /// Accepts NULL.
-    pub nullable: bool,
+    pub(crate) nullable: bool,
     /// Default expression text (`nextval(…)` for identity columns).
-    pub default: Option<String>,
+    pub(crate) default: Option<String>,
     /// Generated (`GENERATED ALWAYS AS …`) or `GENERATED ALWAYS AS IDENTITY`.
-    pub generated: bool,
+    pub(crate) generated: bool,
     /// Enum labels, when the type is an enum.
-    pub enum_values: Vec<String>,
+    pub(crate) enum_values: Vec<String>,
     /// `COMMENT ON COLUMN`.
-    pub description: Option<String>,
+    pub(crate) description: Option<String>,
     /// Maximum length for `varchar(n)`.
-    pub max_length: Option<i32>,
+    pub(crate) max_length: Option<i32>,
 }
 
 impl Column {
     /// True for `json` and `jsonb` columns (JSON paths apply directly).
-    pub fn is_json(&self) -> bool {
+    pub(crate) fn is_json(&self) -> bool {
         self.base_type == "json" || self.base_type == "jsonb"
     }
 }
 
 /// A table, view, materialized view, foreign table or partitioned table.
 #[derive(Debug, Clone)]
-pub struct Table {
+pub(crate) struct Table {
     /// Its name.
-    pub name: QualifiedName,
+    pub(crate) name: QualifiedName,
     /// Columns in `attnum` order.
-    pub columns: Vec<Column>,
+    pub(crate) columns: Vec<Column>,
     /// Primary key columns (views: inherited from their base table).
-    pub primary_key: Vec<String>,
+    pub(crate) primary_key: Vec<String>,
     /// Unique constraints and unique indexes (column sets).
-    pub unique_keys: Vec<Vec<String>>,
+    pub(crate) unique_keys: Vec<Vec<String>>,
     /// `relkind`: `r`, `v`, `m`, `f`, `p`.
-    pub kind: char,
+    pub(crate) kind: char,
     /// Accepts INSERT.
-    pub insertable: bool,
+    pub(crate) insertable: bool,
     /// Accepts UPDATE.
-    pub updatable: bool,
+    pub(crate) updatable: bool,
     /// Accepts DELETE.
-    pub deletable: bool,
+    pub(crate) deletable: bool,
     /// `COMMENT ON TABLE`.
-    pub description: Option<String>,
+    pub(crate) description: Option<String>,
 }
 
 impl Table {
     /// The column called `name`.
-    pub fn column(&self, name: &str) -> Option<&Column> {
+    pub(crate) fn column(&self, name: &str) -> Option<&Column> {
         self.columns.iter().find(|c| c.name == name)
     }
 
     /// True for views and materialized views.
-    pub fn is_view(&self) -> bool {
+    pub(crate) fn is_view(&self) -> bool {
         self.kind == 'v' || self.kind == 'm'
     }
 }
 
 /// How many rows an embed yields per parent row.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Cardinality {
+pub(crate) enum Cardinality {
     /// Child → parent through the child's foreign key: an object (or null).
     ManyToOne,
     /// Parent → children: an array.
@@ -135,39 +135,37 @@ pub enum Cardinality {
 
 /// The junction table of a many-to-many relationship.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Junction {
+pub(crate) struct Junction {
     /// The junction table.
-    pub table: QualifiedName,
+    pub(crate) table: QualifiedName,
     /// FK constraint from the junction to the origin.
-    pub origin_constraint: String,
+    pub(crate) origin_constraint: String,
     /// FK constraint from the junction to the target.
-    pub target_constraint: String,
+    pub(crate) target_constraint: String,
     /// (origin column, junction column) pairs.
-    pub origin_columns: Vec<(String, String)>,
+    pub(crate) origin_columns: Vec<(String, String)>,
     /// (target column, junction column) pairs.
-    pub target_columns: Vec<(String, String)>,
+    pub(crate) target_columns: Vec<(String, String)>,
 }
 
 /// A relationship from `origin` to `target`.
 #[derive(Debug, Clone)]
-pub struct Relationship {
+pub(crate) struct Relationship {
     /// The relation embedding starts from.
-    pub origin: QualifiedName,
+    pub(crate) origin: QualifiedName,
     /// The embedded relation.
-    pub target: QualifiedName,
+    pub(crate) target: QualifiedName,
     /// Cardinality (with the junction for many-to-many).
-    pub cardinality: Cardinality,
+    pub(crate) cardinality: Cardinality,
     /// The foreign key constraint's name (for M2M: the junction's name is the hint).
-    pub constraint: String,
+    pub(crate) constraint: String,
     /// (origin column, target column) pairs of the join (empty for M2M).
-    pub columns: Vec<(String, String)>,
-    /// True when the foreign key is on the origin (child → parent).
-    pub origin_holds_fk: bool,
+    pub(crate) columns: Vec<(String, String)>,
 }
 
 impl Relationship {
     /// True when the embed yields one object rather than an array.
-    pub fn is_to_one(&self) -> bool {
+    pub(crate) fn is_to_one(&self) -> bool {
         matches!(
             self.cardinality,
             Cardinality::ManyToOne
@@ -177,7 +175,7 @@ impl Relationship {
     }
 
     /// The PostgREST name of the cardinality (`many-to-one`, …), used in PGRST201 details.
-    pub fn cardinality_name(&self) -> &'static str {
+    pub(crate) fn cardinality_name(&self) -> &'static str {
         match self.cardinality {
             Cardinality::ManyToOne => "many-to-one",
             Cardinality::OneToMany => "one-to-many",
@@ -190,20 +188,20 @@ impl Relationship {
 
 /// A function argument.
 #[derive(Debug, Clone)]
-pub struct Argument {
+pub(crate) struct Argument {
     /// Name (empty for an unnamed argument).
-    pub name: String,
+    pub(crate) name: String,
     /// `format_type` of the argument.
-    pub data_type: String,
+    pub(crate) data_type: String,
     /// True when it has no default.
-    pub required: bool,
+    pub(crate) required: bool,
     /// True for a VARIADIC argument.
-    pub variadic: bool,
+    pub(crate) variadic: bool,
 }
 
 /// What a function returns.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ReturnShape {
+pub(crate) enum ReturnShape {
     /// `void`.
     Void,
     /// One scalar value.
@@ -224,53 +222,51 @@ pub enum ReturnShape {
 
 /// A function callable through `/rpc`.
 #[derive(Debug, Clone)]
-pub struct Function {
+pub(crate) struct Function {
     /// Its name.
-    pub name: QualifiedName,
+    pub(crate) name: QualifiedName,
     /// IN arguments in order.
-    pub arguments: Vec<Argument>,
+    pub(crate) arguments: Vec<Argument>,
     /// `provolatile`: `v`, `s` or `i`.
-    pub volatility: char,
+    pub(crate) volatility: char,
     /// Return shape.
-    pub returns: ReturnShape,
-    /// `format_type` of the return type.
-    pub return_type: String,
+    pub(crate) returns: ReturnShape,
     /// `COMMENT ON FUNCTION`.
-    pub description: Option<String>,
+    pub(crate) description: Option<String>,
     /// `pg_proc.oid` (overloads are listed newest first, as PostgREST's map has them).
-    pub oid: i64,
+    pub(crate) oid: i64,
 }
 
 impl Function {
     /// True for VOLATILE functions (which need a read-write transaction).
-    pub fn is_volatile(&self) -> bool {
+    pub(crate) fn is_volatile(&self) -> bool {
         self.volatility == 'v'
     }
 }
 
 /// The whole cache.
 #[derive(Debug, Default)]
-pub struct SchemaCache {
+pub(crate) struct SchemaCache {
     /// Relations by name.
-    pub tables: HashMap<QualifiedName, Table>,
+    pub(crate) tables: HashMap<QualifiedName, Table>,
     /// Relationships by origin.
-    pub relationships: HashMap<QualifiedName, Vec<Relationship>>,
+    pub(crate) relationships: HashMap<QualifiedName, Vec<Relationship>>,
     /// Overloads by name.
-    pub functions: HashMap<QualifiedName, Vec<Function>>,
+    pub(crate) functions: HashMap<QualifiedName, Vec<Function>>,
     /// PostgREST's in-database settings (`pgrst.db_aggregates_enabled`, …) of `authenticator`.
-    pub settings: HashMap<String, String>,
+    pub(crate) settings: HashMap<String, String>,
     /// `pg_timezone_names`, for `Prefer: timezone=`.
-    pub timezones: HashSet<String>,
+    pub(crate) timezones: HashSet<String>,
 }
 
 impl SchemaCache {
     /// The relation `name` in `schema`.
-    pub fn table(&self, schema: &str, name: &str) -> Option<&Table> {
+    pub(crate) fn table(&self, schema: &str, name: &str) -> Option<&Table> {
         self.tables.get(&QualifiedName::new(schema, name))
     }
 
     /// Relationships starting at `origin`.
-    pub fn relationships_from(&self, origin: &QualifiedName) -> &[Relationship] {
+    pub(crate) fn relationships_from(&self, origin: &QualifiedName) -> &[Relationship] {
         self.relationships
             .get(origin)
             .map(Vec::as_slice)
