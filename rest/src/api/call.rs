@@ -151,7 +151,7 @@ pub(crate) async fn call(
             with_gucs(
                 response(
                     200,
-                    if req.media.is_object() {
+                    if req.media.is_object() || req.media == Media::GeoJson {
                         req.media
                     } else {
                         Media::Json

@@ -1,6 +1,7 @@
 //! Content negotiation as PostgREST's `MediaType.hs`: the `Accept` header (with q-factors,
 //! `*/*` meaning JSON) picks JSON, a single object (`application/vnd.pgrst.object+json`),
-//! CSV or the OpenAPI document; anything else is `406 PGRST107`.
+//! CSV, GeoJSON (`application/geo+json`, PostgREST's builtin `BuiltinOvAggGeoJson` handler) or
+//! the OpenAPI document; anything else is `406 PGRST107`.
 
 use crate::error::{Error, ErrorCode};
 
@@ -21,6 +22,9 @@ pub(crate) enum Media {
     },
     /// `text/csv`.
     Csv,
+    /// `application/geo+json`: a `FeatureCollection` of the rows, built by PostGIS'
+    /// `ST_AsGeoJSON(record)` (which needs a geometry or geography column).
+    GeoJson,
     /// `application/openapi+json` (root only).
     OpenApi,
     /// `application/vnd.pgrst.plan[+text|+json]`: the `EXPLAIN` of the request's statement
@@ -76,6 +80,7 @@ impl Media {
             Media::Array { .. } => "application/vnd.pgrst.array+json; charset=utf-8",
             Media::Object { .. } => "application/vnd.pgrst.object+json; charset=utf-8",
             Media::Csv => "text/csv; charset=utf-8",
+            Media::GeoJson => "application/geo+json; charset=utf-8",
             Media::OpenApi => "application/openapi+json; charset=utf-8",
             Media::Plan(PlanOptions { json: true, .. }) => {
                 "application/vnd.pgrst.plan+json; for=\"application/json\"; charset=utf-8"
@@ -156,6 +161,7 @@ pub(crate) fn negotiate(accept: Option<&str>, root: bool) -> Result<Media, Error
                 Some(Media::Array { strip_nulls: strip })
             }
             "text/csv" if !root => Some(Media::Csv),
+            "application/geo+json" if !root => Some(Media::GeoJson),
             _ => None,
         };
         if let Some(m) = media {
@@ -188,6 +194,11 @@ mod tests {
             Media::Array { strip_nulls: true }
         );
         assert_eq!(negotiate(Some("text/csv"), false).expect("csv"), Media::Csv);
+        assert_eq!(
+            negotiate(Some("application/geo+json"), false).expect("geojson"),
+            Media::GeoJson
+        );
+        assert!(negotiate(Some("application/geo+json"), true).is_err());
         assert_eq!(
             negotiate(Some("text/html, */*;q=0.1"), false).expect("json"),
             Media::Json

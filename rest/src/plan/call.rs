@@ -148,10 +148,16 @@ pub(crate) fn plan_call<'a>(
     };
     let result = match &function.returns {
         ReturnShape::Void | ReturnShape::Scalar => {
-            if req.media == Media::Csv {
+            // A single value is not rows: no CSV or GeoJSON of it.
+            let unavailable = match req.media {
+                Media::Csv => Some("text/csv"),
+                Media::GeoJson => Some("application/geo+json"),
+                _ => None,
+            };
+            if let Some(media) = unavailable {
                 return Err(Error::new(
                     ErrorCode::MediaTypeNotAvailable,
-                    "None of these media types are available: text/csv",
+                    format!("None of these media types are available: {media}"),
                 ));
             }
             CallResult::Value

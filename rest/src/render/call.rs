@@ -84,7 +84,7 @@ pub(crate) fn call_statement(
             let reference = ident(&function.name.name);
             let from = format!("\"pgrst_args\", LATERAL {call_sql} AS {reference}");
             let node = ReadRenderer { sql: &mut sql }.node(read, &reference);
-            let media = if *single && !media.is_object() && media != Media::Csv {
+            let media = if *single && matches!(media, Media::Json | Media::Array { .. }) {
                 Media::Object {
                     strip_nulls: media.strip_nulls(),
                 }

@@ -622,6 +622,11 @@ pub(crate) fn body_expr(media: Media) -> &'static str {
         Media::Array { strip_nulls: true } => {
             "coalesce(json_strip_nulls(json_agg(\"pgrst_t\")), '[]')::text"
         }
+        // PostgREST's `asGeoJsonF`: each row (all its columns) as a GeoJSON Feature, the
+        // geometry column as its geometry and the others as its properties.
+        Media::GeoJson => {
+            "json_build_object('type', 'FeatureCollection', 'features', coalesce(json_agg(ST_AsGeoJSON(\"pgrst_t\")::json), '[]'))::text"
+        }
         Media::Csv => {
             "(SELECT coalesce(string_agg(a.k, ','), '') FROM (SELECT json_object_keys(r) AS k FROM (SELECT row_to_json(hh) AS r FROM \"pgrst_source\" AS hh LIMIT 1) AS s) AS a) || chr(10) || coalesce(string_agg(substring(\"pgrst_t\"::text, 2, length(\"pgrst_t\"::text) - 2), chr(10)), '')"
         }
