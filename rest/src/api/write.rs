@@ -14,7 +14,9 @@ use super::read::singular_error;
 use super::request::ApiRequest;
 use super::response::{content_range, response, with_gucs};
 use crate::error::{Error, ErrorCode};
-use crate::plan::mutate::{check_single_upsert, plan_mutate, put_mismatch, Write, WriteRequest};
+use crate::plan::mutate::{
+    check_single_upsert, plan_mutate, put_mismatch, MutatePlan, Write, WriteRequest,
+};
 use crate::render::mutate::mutate_statement;
 use crate::schema_cache::Table;
 use crate::State;
@@ -59,9 +61,7 @@ pub(crate) async fn write(
         prefer: &req.prefer,
     };
     let plan = plan_mutate(&planning, table, kind, rows)?;
-    let return_ = plan.return_;
     let representation = plan.representation_requested();
-    let merge = plan.merge;
     let count_requested = req.prefer.count.is_some();
     if plan.writes_nothing() {
         // Nothing to write (`[]` or `{}`): the empty answer of the same shape.
@@ -103,16 +103,7 @@ pub(crate) async fn write(
         // Nothing to decide after the statement: COMMIT goes out in the same round trip (a
         // failed statement turns it into a rollback).
         let outcome = run_read(tx, &sql, anon).await?;
-        return write_response(
-            &req,
-            table,
-            kind,
-            outcome,
-            count_requested,
-            representation,
-            merge,
-            return_,
-        );
+        return write_response(&req, &plan, outcome, count_requested);
     }
     let mut tx = tx;
     let outcome = run_statement(&mut tx, &sql, anon).await?;
@@ -142,30 +133,18 @@ pub(crate) async fn write(
     } else {
         tx.commit().await.map_err(|e| Error::db(&e, anon))?;
     }
-    write_response(
-        &req,
-        table,
-        kind,
-        outcome,
-        count_requested,
-        representation,
-        merge,
-        return_,
-    )
+    write_response(&req, &plan, outcome, count_requested)
 }
 
 /// The response of a write whose transaction has ended.
-#[allow(clippy::too_many_arguments)]
 fn write_response(
     req: &ApiRequest,
-    table: &Table,
-    kind: Write,
+    plan: &MutatePlan<'_>,
     outcome: Outcome,
     count_requested: bool,
-    representation: bool,
-    merge: bool,
-    return_: Return,
 ) -> Result<Response, Error> {
+    let (table, kind, merge, return_) = (plan.table, plan.kind, plan.merge, plan.return_);
+    let representation = plan.representation_requested();
     let n = outcome.page;
     let total = count_requested.then_some(n);
     let range = match kind {
