@@ -71,6 +71,22 @@ ensure_postgres() {
     note "PostgreSQL: $("$dir/postgres" --version) ($dir)"
 }
 
+# PostGIS for the REST GeoJSON tests (`create extension postgis` in the throwaway cluster):
+# Debian's postgresql-<major>-postgis-3 for the major version ensure_postgres found.
+ensure_postgis() {
+    local dir major
+    dir="$(postgres_bindir)"
+    [ -n "$dir" ] || die "ensure_postgis needs PostgreSQL; run ensure_postgres first"
+    major="$("$dir/postgres" --version | sed -E 's/[^0-9]*([0-9]+).*/\1/')"
+    local sharedir="/usr/share/postgresql/$major/extension"
+    if [ ! -f "$sharedir/postgis.control" ]; then
+        note "PostGIS not found for PostgreSQL $major; installing with apt-get"
+        apt_install "postgresql-$major-postgis-3"
+        [ -f "$sharedir/postgis.control" ] || die "postgresql-$major-postgis-3 installed but no postgis.control"
+    fi
+    note "PostGIS: $(sed -n "s/^default_version = '\(.*\)'/\1/p" "$sharedir/postgis.control")"
+}
+
 ensure_cargo() {
     command -v cargo >/dev/null 2>&1 ||
         die "cargo not found: install the Rust toolchain with rustup (https://rustup.rs) first"

@@ -1,28 +1,21 @@
 //! The PostgREST-compatible data API at `/rest/v1`: `supabase.from(…)` and `supabase.rpc(…)`.
 //!
-//! A request is parsed by the pure grammar crate (`bucketbase_grammar`), planned against the
-//! [`schema::SchemaCache`], rendered into parameterised SQL whose JSON PostgreSQL builds, and run
-//! in one [`bucketbase_sql::RequestTx`] under the caller's role and claims.
-// Until the layered REST crate lands (its internals become pub(crate) there).
-#![allow(unreachable_pub, missing_docs)]
+//! The crate is layered as PostgREST is: `schema_cache` (`SchemaCache.hs`) loads relations,
+//! relationships and functions; `plan` (`Plan.hs`) turns the request, parsed by the pure grammar
+//! crate (`bucketbase_grammar`), into typed read, mutate and call plans against that cache;
+//! `render` (`QueryBuilder.hs`, `SqlFragment.hs`) turns plans into parameterised SQL whose JSON
+//! PostgreSQL builds; `api` (`App.hs`, `ApiRequest.hs`, `Response.hs`) is the HTTP glue that
+//! runs the statement in one [`bucketbase_sql::RequestTx`] under the caller's role and claims.
+//! `error` holds the one table of `PGRST` codes and the SQLSTATE mapping.
+
 // The error type carries the full PostgREST envelope; it only travels on the error path.
 #![allow(clippy::result_large_err)]
 
-pub mod embed;
-pub mod error;
-pub mod fuzzy;
-mod handler;
-pub mod media;
-mod mutate;
-pub mod openapi;
-pub mod prefer;
-mod read;
-mod request;
-mod rpc;
-pub mod schema;
-pub mod select;
-pub mod sql_text;
-pub mod view_deps;
+mod api;
+mod error;
+mod plan;
+mod render;
+mod schema_cache;
 
 use std::sync::Arc;
 
@@ -33,7 +26,7 @@ use bucketbase_sql::Db;
 use tokio::sync::{watch, RwLock};
 
 pub use error::{Error, Result};
-use schema::SchemaCache;
+use schema_cache::SchemaCache;
 
 /// Configuration of the REST service (PostgREST's settings, Supabase's values as defaults).
 #[derive(Debug, Clone)]
@@ -121,7 +114,7 @@ impl State {
     }
 
     /// The current schema cache (`None` before the first load).
-    pub async fn cache(&self) -> Option<Arc<SchemaCache>> {
+    pub(crate) async fn cache(&self) -> Option<Arc<SchemaCache>> {
         self.0.cache.read().await.clone()
     }
 }
@@ -130,12 +123,12 @@ impl State {
 /// `/rest/v1` and `/rest/v1/` reach the OpenAPI root as the client's `getOpenApiSpec()` needs).
 pub fn router(state: State) -> Router {
     Router::new()
-        .route("/rest/v1", any(handler::root))
-        .route("/rest/v1/", any(handler::root))
-        .route("/rest/v1/openapi.json", any(handler::openapi_v3))
-        .route("/rest/v1/{name}", any(handler::relation))
-        .route("/rest/v1/rpc/{name}", any(handler::rpc))
-        .route("/rest/v1/{name}/{*rest}", any(handler::invalid_path))
+        .route("/rest/v1", any(api::handler::root))
+        .route("/rest/v1/", any(api::handler::root))
+        .route("/rest/v1/openapi.json", any(api::handler::openapi_v3))
+        .route("/rest/v1/{name}", any(api::handler::relation))
+        .route("/rest/v1/rpc/{name}", any(api::handler::rpc))
+        .route("/rest/v1/{name}/{*rest}", any(api::handler::invalid_path))
         .with_state(state)
 }
 

@@ -345,3 +345,47 @@ describe('row level security', () => {
     assert.deepEqual(ids(viaRpc.data), [2, 3]);
   });
 });
+
+describe('geojson', () => {
+  before(async () => {
+    // PostGIS in its own schema (on the extra search path), so that `public` stays as it was.
+    const sql = `
+      create schema if not exists extensions;
+      create extension if not exists postgis schema extensions;
+      create table public.places (id int primary key, name text, geom extensions.geometry(point, 4326));
+      insert into public.places values (1, 'here', 'SRID=4326;POINT(1.5 2.5)'), (2, 'there', 'SRID=4326;POINT(-3 4)');
+      grant all on public.places to anon, authenticated, service_role;
+      notify pgrst, 'reload schema';`;
+    execFileSync('psql', [server.dbUrl, '-q', '-v', 'ON_ERROR_STOP=1', '-c', sql]);
+    for (let i = 0; i < 50; i++) {
+      const { error } = await db.from('places').select('id').limit(1);
+      if (!error) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  });
+
+  test('geojson() returns a FeatureCollection built by ST_AsGeoJSON', async () => {
+    const { data, error, status } = await db.from('places').select('*').order('id').geojson();
+    assert.equal(error, null);
+    assert.equal(status, 200);
+    assert.deepEqual(data, {
+      type: 'FeatureCollection',
+      features: [
+        { type: 'Feature', geometry: { type: 'Point', coordinates: [1.5, 2.5] }, properties: { id: 1, name: 'here' } },
+        { type: 'Feature', geometry: { type: 'Point', coordinates: [-3, 4] }, properties: { id: 2, name: 'there' } },
+      ],
+    });
+    const one = await db.from('places').select('id,geom').eq('id', 2).geojson();
+    assert.deepEqual(one.data.features, [
+      { type: 'Feature', geometry: { type: 'Point', coordinates: [-3, 4] }, properties: { id: 2 } },
+    ]);
+  });
+
+  test('geojson() on a relation without a geometry column is PostGIS 22023', async () => {
+    const { data, error, status } = await db.from('genres').select('id').geojson();
+    assert.equal(data, null);
+    assert.equal(status, 400);
+    assert.equal(error.code, '22023');
+    assert.equal(error.message, 'geometry column is missing');
+  });
+});

@@ -1,118 +1,28 @@
-//! `GET`/`HEAD` on a relation (PostgREST's read plan): one statement that pages the rows,
-//! counts them when asked, and aggregates them into the response body in PostgreSQL.
+//! `GET`/`HEAD` on a relation, as PostgREST's read path (`App.hs` `handleRead`, `Response.hs`
+//! `readResponse`): plan, render, one statement that pages the rows, counts them when asked and
+//! aggregates them into the body in PostgreSQL, then the status and range headers.
 
 use axum::response::Response;
-use bucketbase_grammar::SelectItem;
 use bucketbase_sql::request_tx::Access;
-
-use crate::error::Error;
-use crate::media::Media;
-use crate::prefer::Applied;
-use crate::prefer::Count;
-use crate::request::{
-    content_range, response, run_read, run_statement, with_gucs, ApiRequest, GUC_COLUMNS,
-};
-use crate::schema::{QualifiedName, Table};
-use crate::select::{modifiers_by_path, NodeSql, SelectRenderer};
-use crate::sql_text::{ident, SqlText};
-use crate::State;
 use bucketbase_sql::RequestTx;
 
-/// The body expression over the rows of `pgrst_t` for `media`.
-pub fn body_expr(media: Media) -> &'static str {
-    match media {
-        Media::Object { strip_nulls: false } => {
-            "CASE WHEN count(*) = 1 THEN (json_agg(\"pgrst_t\")->0)::text END"
-        }
-        Media::Object { strip_nulls: true } => {
-            "CASE WHEN count(*) = 1 THEN json_strip_nulls(json_agg(\"pgrst_t\")->0)::text END"
-        }
-        Media::Array { strip_nulls: true } => {
-            "coalesce(json_strip_nulls(json_agg(\"pgrst_t\")), '[]')::text"
-        }
-        Media::Csv => {
-            "(SELECT coalesce(string_agg(a.k, ','), '') FROM (SELECT json_object_keys(r) AS k FROM (SELECT row_to_json(hh) AS r FROM \"pgrst_source\" AS hh LIMIT 1) AS s) AS a) || chr(10) || coalesce(string_agg(substring(\"pgrst_t\"::text, 2, length(\"pgrst_t\"::text) - 2), chr(10)), '')"
-        }
-        _ => "coalesce(json_agg(\"pgrst_t\"), '[]')::text",
-    }
-}
-
-/// Renders the select tree rooted at `origin` (rows referred to as `reference`), applying
-/// `max_rows` to the root. Returns the node and whether anything needs counting.
-pub fn render_root(
-    req: &ApiRequest,
-    sql: &mut SqlText,
-    origin: &QualifiedName,
-    table: Option<&Table>,
-    reference: &str,
-    max_rows: Option<i64>,
-) -> Result<NodeSql, Error> {
-    render_select(req, sql, origin, table, reference, max_rows, true)
-}
-
-/// As [`render_root`]; without `root_filters` the root's filters, logic and paging are left out
-/// (a mutation's representation: those already chose the written rows).
-pub fn render_select(
-    req: &ApiRequest,
-    sql: &mut SqlText,
-    origin: &QualifiedName,
-    table: Option<&Table>,
-    reference: &str,
-    max_rows: Option<i64>,
-    root_filters: bool,
-) -> Result<NodeSql, Error> {
-    let star = [SelectItem::Star];
-    let items: &[SelectItem] = req.query.select.as_deref().unwrap_or(&star);
-    let mut mods = modifiers_by_path(&req.query);
-    if !root_filters {
-        if let Some(root) = mods.get_mut(&Vec::new()) {
-            root.filters.clear();
-            root.logic.clear();
-            root.limit = None;
-            root.offset = None;
-        }
-    }
-    let mut renderer = SelectRenderer::new(&req.cache, sql, mods);
-    let mut node = renderer.node(origin, table, reference, items, &Vec::new())?;
-    renderer.check_all_used()?;
-    if let Some(max) = max_rows {
-        node.limit = Some(node.limit.map_or(max, |l| l.min(max)));
-    }
-    Ok(node)
-}
-
-/// Wraps a paged query into the statement returning (total, page, body); `ctes` are extra
-/// common table expressions (`"name" AS (…), `) placed before the source.
-pub fn wrap_read(node: &NodeSql, from: &str, ctes: &str, media: Media, count: bool) -> String {
-    let paged = node.query(from, &[], true);
-    let total = if count {
-        let mut counting = NodeSql {
-            select: vec!["1".into()],
-            joins: node.joins.clone(),
-            conds: node.conds.clone(),
-            group_by: node.group_by.clone(),
-            aggregated: node.aggregated,
-            ..Default::default()
-        };
-        counting.order.clear();
-        format!(
-            "(SELECT count(*) FROM ({}) AS \"pgrst_c\")",
-            counting.query(from, &[], false)
-        )
-    } else {
-        "NULL::int8".to_string()
-    };
-    format!(
-        "WITH {ctes}\"pgrst_source\" AS ({paged}) SELECT {total} AS total, count(*)::int8 AS page, {} AS body, {GUC_COLUMNS} FROM \"pgrst_source\" AS \"pgrst_t\"",
-        body_expr(media)
-    )
-}
+use super::execute::{run_read, run_statement, Outcome};
+use super::media::Media;
+use super::prefer::{Applied, Count};
+use super::request::ApiRequest;
+use super::response::{content_range, response, with_gucs};
+use crate::error::{Error, ErrorCode};
+use crate::plan::read::plan_read;
+use crate::render::read::{wrap_read, NodeSql, ReadRenderer};
+use crate::render::sql_text::{ident, SqlText};
+use crate::schema_cache::Table;
+use crate::State;
 
 /// Answers a read: status, `Content-Range`, `Content-Location` (for relations), and the body
 /// (none for HEAD).
-pub fn read_response(
+pub(crate) fn read_response(
     req: &ApiRequest,
-    outcome: crate::request::Outcome,
+    outcome: Outcome,
     offset: i64,
     head: bool,
     location: Option<String>,
@@ -124,11 +34,13 @@ pub fn read_response(
     let mut status = 200;
     if let Some(total) = outcome.total {
         if offset > total && !(offset == 0 && total == 0) {
-            return Err(
-                Error::new(416, "PGRST103", "Requested range not satisfiable").details(format!(
-                    "An offset of {offset} was requested, but there are only {total} rows."
-                )),
-            );
+            return Err(Error::new(
+                ErrorCode::RangeNotSatisfiable,
+                "Requested range not satisfiable",
+            )
+            .details(format!(
+                "An offset of {offset} was requested, but there are only {total} rows."
+            )));
         }
         if outcome.page < total {
             status = 206;
@@ -158,17 +70,16 @@ pub fn read_response(
 }
 
 /// PGRST116: a single object was requested and the result has another number of rows.
-pub fn singular_error(rows: i64) -> Error {
+pub(crate) fn singular_error(rows: i64) -> Error {
     Error::new(
-        406,
-        "PGRST116",
+        ErrorCode::SingularityError,
         "Cannot coerce the result to a single JSON object",
     )
     .details(format!("The result contains {rows} rows"))
 }
 
 /// `GET`/`HEAD /table`.
-pub async fn read(
+pub(crate) async fn read(
     state: &State,
     req: ApiRequest,
     table: &Table,
@@ -178,14 +89,15 @@ pub async fn read(
     // An unqualified alias, so that computed relationships can take the row as argument.
     let reference = ident(&table.name.name);
     let from = format!("{} AS {reference}", table.name.sql());
-    let node = render_root(
-        &req,
-        &mut sql,
+    let plan = plan_read(
+        &req.cache,
+        &req.query,
         &table.name,
         Some(table),
-        &reference,
         state.0.config.max_rows,
+        true,
     )?;
+    let node = ReadRenderer { sql: &mut sql }.node(&plan, &reference);
     let count = req.prefer.count;
     sql.sql = wrap_read(&node, &from, "", req.media, count.is_some());
     let anon = req.is_anon(state);
@@ -260,7 +172,7 @@ pub async fn read(
 
 /// `count=planned`: the planner's row estimate for the unpaged query, read from `EXPLAIN`
 /// as PostgREST does (every parameter stays referenced, so the statement prepares).
-pub async fn planned_count(
+pub(crate) async fn planned_count(
     tx: &mut RequestTx,
     node: &NodeSql,
     from: &str,

@@ -6,11 +6,11 @@ use std::collections::HashSet;
 
 use axum::http::HeaderMap;
 
-use crate::error::Error;
+use crate::error::{Error, ErrorCode};
 
 /// `return=`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Return {
+pub(crate) enum Return {
     /// No body (the default for writes).
     Minimal,
     /// No body, but `Location` on inserts.
@@ -21,7 +21,7 @@ pub enum Return {
 
 /// `count=`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Count {
+pub(crate) enum Count {
     /// `COUNT(*)` of the filtered query.
     Exact,
     /// The planner's estimate.
@@ -32,7 +32,7 @@ pub enum Count {
 
 /// `resolution=`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Resolution {
+pub(crate) enum Resolution {
     /// `ON CONFLICT DO UPDATE`.
     MergeDuplicates,
     /// `ON CONFLICT DO NOTHING`.
@@ -41,35 +41,35 @@ pub enum Resolution {
 
 /// The preferences of one request.
 #[derive(Debug, Clone, Default)]
-pub struct Preferences {
+pub(crate) struct Preferences {
     /// `return=`.
-    pub return_: Option<Return>,
+    pub(crate) return_: Option<Return>,
     /// `count=`.
-    pub count: Option<Count>,
+    pub(crate) count: Option<Count>,
     /// `resolution=`.
-    pub resolution: Option<Resolution>,
+    pub(crate) resolution: Option<Resolution>,
     /// `missing=default` (true) or `missing=null` (false).
-    pub missing: Option<bool>,
+    pub(crate) missing: Option<bool>,
     /// `missing=default`.
-    pub missing_default: bool,
+    pub(crate) missing_default: bool,
     /// `params=single-object`.
-    pub single_object: bool,
+    pub(crate) single_object: bool,
     /// `handling=strict` (true) or `handling=lenient` (false).
-    pub handling: Option<bool>,
+    pub(crate) handling: Option<bool>,
     /// `handling=strict`.
-    pub strict: bool,
+    pub(crate) strict: bool,
     /// `tx=rollback` (true) or `tx=commit` (false); only when the server allows the override.
-    pub tx_rollback: Option<bool>,
+    pub(crate) tx_rollback: Option<bool>,
     /// `max-affected=n`.
-    pub max_affected: Option<i64>,
+    pub(crate) max_affected: Option<i64>,
     /// `timezone=…`, only when it names a zone of `pg_timezone_names`.
-    pub timezone: Option<String>,
+    pub(crate) timezone: Option<String>,
 }
 
 /// Which preferences a kind of response echoes in `Preference-Applied` (PostgREST's
 /// `Response.hs` builds a different subset for each).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Applied {
+pub(crate) enum Applied {
     /// GET/HEAD on a relation.
     Read,
     /// POST; `resolution` only counts when the relation has a key or `on_conflict` is given.
@@ -92,7 +92,7 @@ impl Preferences {
     /// token that names one of its values; `timezone=` counts only for a zone in `timezones`;
     /// `tx=` only when `allow_tx` (the `db-tx-end` override). Unknown tokens are ignored unless
     /// `handling=strict` (then `PGRST122`).
-    pub fn parse(
+    pub(crate) fn parse(
         headers: &HeaderMap,
         timezones: &HashSet<String>,
         allow_tx: bool,
@@ -155,8 +155,7 @@ impl Preferences {
         p.strict = p.handling == Some(true);
         if p.strict && !invalid.is_empty() {
             return Err(Error::new(
-                400,
-                "PGRST122",
+                ErrorCode::InvalidPreferences,
                 "Invalid preferences given with handling=strict",
             )
             .details(format!("Invalid preferences: {}", invalid.join(", "))));
@@ -166,7 +165,7 @@ impl Preferences {
 
     /// The `Preference-Applied` value of a response of kind `kind`, in PostgREST's order
     /// (`prefAppliedHeader`).
-    pub fn applied(&self, kind: Applied) -> Option<String> {
+    pub(crate) fn applied(&self, kind: Applied) -> Option<String> {
         let resolution = matches!(kind, Applied::Create { resolution: true });
         let representation = !matches!(kind, Applied::Read | Applied::Call);
         let missing = matches!(kind, Applied::Create { .. } | Applied::Update);

@@ -6,46 +6,44 @@
 use std::sync::Arc;
 
 use axum::http::{HeaderMap, Method, Uri};
-use axum::response::{IntoResponse, Response};
 use bucketbase_caller::Caller;
 use bucketbase_grammar::QueryParams;
 use bucketbase_sql::request_tx::{Access, RequestContext};
 use bucketbase_sql::RequestTx;
 use serde_json::{Map, Value};
 
-use crate::error::Error;
-use crate::media::{negotiate, Media};
-use crate::prefer::Preferences;
-use crate::schema::SchemaCache;
-use crate::sql_text::SqlText;
+use crate::api::media::{negotiate, Media};
+use crate::api::prefer::Preferences;
+use crate::error::{Error, ErrorCode};
+use crate::schema_cache::SchemaCache;
 use crate::State;
 
 /// A parsed `/rest/v1` request.
-pub struct ApiRequest {
+pub(crate) struct ApiRequest {
     /// HTTP method.
-    pub method: Method,
+    pub(crate) method: Method,
     /// Who calls.
-    pub caller: Caller,
+    pub(crate) caller: Caller,
     /// The selected schema.
-    pub schema: String,
+    pub(crate) schema: String,
     /// The schema cache at the time of the request.
-    pub cache: Arc<SchemaCache>,
+    pub(crate) cache: Arc<SchemaCache>,
     /// The parsed query string.
-    pub query: QueryParams,
+    pub(crate) query: QueryParams,
     /// The `Prefer` header.
-    pub prefer: Preferences,
+    pub(crate) prefer: Preferences,
     /// The negotiated response media type.
-    pub media: Media,
+    pub(crate) media: Media,
     /// Settings for the request transaction.
-    pub ctx: RequestContext,
+    pub(crate) ctx: RequestContext,
     /// The raw query string (made canonical only when a read answers with `Content-Location`).
-    pub raw_query: String,
+    pub(crate) raw_query: String,
 }
 
 impl ApiRequest {
     /// Parses the parts every endpoint shares. `rpc_get` classifies non-operator query params as
     /// function arguments; `root` allows the OpenAPI media type.
-    pub async fn parse(
+    pub(crate) async fn parse(
         state: &State,
         method: &Method,
         uri: &Uri,
@@ -65,12 +63,14 @@ impl ApiRequest {
         let schema = match headers.get(profile_header).and_then(|v| v.to_str().ok()) {
             Some(s) if !s.is_empty() => {
                 if !config.schemas.iter().any(|x| x == s) {
-                    return Err(
-                        Error::new(406, "PGRST106", format!("Invalid schema: {s}")).hint(format!(
-                            "Only the following schemas are exposed: {}",
-                            config.schemas.join(", ")
-                        )),
-                    );
+                    return Err(Error::new(
+                        ErrorCode::InvalidSchema,
+                        format!("Invalid schema: {s}"),
+                    )
+                    .hint(format!(
+                        "Only the following schemas are exposed: {}",
+                        config.schemas.join(", ")
+                    )));
                 }
                 s.to_string()
             }
@@ -82,8 +82,7 @@ impl ApiRequest {
         };
         let Some(cache) = state.cache().await else {
             return Err(Error::new(
-                503,
-                "PGRST002",
+                ErrorCode::SchemaCacheNotLoaded,
                 "Could not query the database for the schema cache. Retrying.",
             )
             .header("retry-after", "1"));
@@ -100,8 +99,7 @@ impl ApiRequest {
             && cache.settings.get("db_plan_enabled").map(String::as_str) != Some("true")
         {
             return Err(Error::new(
-                406,
-                "PGRST107",
+                ErrorCode::MediaTypeNotAvailable,
                 format!(
                     "None of these media types are available: {}",
                     accept.unwrap_or_default()
@@ -119,7 +117,7 @@ impl ApiRequest {
             headers: headers_json(headers),
             search_path: search_path
                 .iter()
-                .map(|s| crate::sql_text::ident(s))
+                .map(|s| crate::render::sql_text::ident(s))
                 .collect::<Vec<_>>()
                 .join(", "),
         };
@@ -137,7 +135,7 @@ impl ApiRequest {
     }
 
     /// True when the caller is the anon role (42501 maps to 401 then).
-    pub fn is_anon(&self, state: &State) -> bool {
+    pub(crate) fn is_anon(&self, state: &State) -> bool {
         self.caller.role == state.0.config.anon_role
     }
 
@@ -145,7 +143,7 @@ impl ApiRequest {
     /// a `db-pre-request` function, those run first (PostgREST's order: settings, timezone,
     /// pre-request, main statement); they share the first round trip with `BEGIN` and the
     /// settings, and the main statement follows in the next.
-    pub async fn begin(&self, state: &State, access: Access) -> Result<RequestTx, Error> {
+    pub(crate) async fn begin(&self, state: &State, access: Access) -> Result<RequestTx, Error> {
         let anon = self.is_anon(state);
         let mut tx = RequestTx::begin(&state.0.db.request, self.ctx.clone(), access)
             .await
@@ -158,7 +156,7 @@ impl ApiRequest {
         if let Some(function) = &state.0.config.pre_request {
             let name = function
                 .split('.')
-                .map(crate::sql_text::ident)
+                .map(crate::render::sql_text::ident)
                 .collect::<Vec<_>>()
                 .join(".");
             tx.query(&format!("select {name}()"), &[])
@@ -169,7 +167,7 @@ impl ApiRequest {
     }
 
     /// `Content-Location` of a read of `relation`.
-    pub fn content_location(&self, relation: &str) -> String {
+    pub(crate) fn content_location(&self, relation: &str) -> String {
         let canonical = canonical_query(&self.raw_query);
         if canonical.is_empty() {
             format!("/{relation}")
@@ -222,9 +220,11 @@ fn apply_range_header(query: &mut QueryParams, headers: &HeaderMap) -> Result<()
         } else {
             "Limit should be greater than or equal to zero."
         };
-        return Err(
-            Error::new(416, "PGRST103", "Requested range not satisfiable").details(details),
-        );
+        return Err(Error::new(
+            ErrorCode::RangeNotSatisfiable,
+            "Requested range not satisfiable",
+        )
+        .details(details));
     }
     let bigint = |n: i128| i64::try_from(n).map_err(|_| bigint_out_of_range());
     let new_limit = new_upper.map(|u| bigint(u - new_lower + 1)).transpose()?;
@@ -240,7 +240,7 @@ fn apply_range_header(query: &mut QueryParams, headers: &HeaderMap) -> Result<()
 
 /// What PostgreSQL answers (and PostgREST passes on) for a `LIMIT`/`OFFSET` past `bigint`.
 fn bigint_out_of_range() -> Error {
-    Error::new(400, "22003", "bigint out of range")
+    Error::sqlstate("22003", "bigint out of range")
 }
 
 /// `^([0-9]+)-([0-9]*)$`: the first row and, when given, the last. Numbers too long for `i128`
@@ -259,7 +259,7 @@ fn parse_range(header: &str) -> Option<(i128, Option<i128>)> {
 
 /// PostgREST's `qsCanonical`: the decoded parameters sorted by name (stable), values of a
 /// repeated name joined with `,` (`urlEncodeVars`), everything but `A-Za-z0-9-_.~` escaped.
-pub fn canonical_query(query: &str) -> String {
+pub(crate) fn canonical_query(query: &str) -> String {
     let mut pairs: Vec<(String, String)> = form_urlencoded::parse(query.as_bytes())
         .map(|(k, v)| (k.into_owned(), v.into_owned()))
         .collect();
@@ -295,132 +295,6 @@ fn url_encode(s: &str) -> String {
     out
 }
 
-/// The `response.headers` / `response.status` settings a statement left behind.
-#[derive(Debug, Clone, Default)]
-pub struct Gucs {
-    /// `response.headers`: a JSON array of single-key objects.
-    pub headers: Option<String>,
-    /// `response.status`: a status code.
-    pub status: Option<String>,
-}
-
-/// The two columns every generated statement ends with, read after the statement's work so
-/// that functions and the pre-request function can set them.
-pub const GUC_COLUMNS: &str = "nullif(current_setting('response.headers', true), '') AS response_headers, nullif(current_setting('response.status', true), '') AS response_status";
-
-/// Applies the GUC overrides to `res` as PostgREST's `overrideStatusHeaders`: the status is
-/// replaced, and the headers replace ours of the same name (a repeated name is kept repeated).
-pub fn with_gucs(mut res: Response, gucs: &Gucs) -> Result<Response, Error> {
-    if let Some(status) = &gucs.status {
-        let digits: String = status
-            .trim_start()
-            .chars()
-            .take_while(char::is_ascii_digit)
-            .collect();
-        let code = digits
-            .parse::<u16>()
-            .ok()
-            .and_then(|c| axum::http::StatusCode::from_u16(c).ok())
-            .ok_or_else(|| {
-                Error::new(
-                    500,
-                    "PGRST112",
-                    "response.status guc must be a valid status code",
-                )
-            })?;
-        *res.status_mut() = code;
-    }
-    if let Some(text) = &gucs.headers {
-        let invalid = || {
-            Error::new(
-                500,
-                "PGRST111",
-                "response.headers guc must be a JSON array composed of objects with a single key and a string value",
-            )
-        };
-        let list: Vec<serde_json::Map<String, Value>> =
-            serde_json::from_str(text).map_err(|_| invalid())?;
-        let mut pairs = Vec::new();
-        for object in &list {
-            let mut entries = object.iter();
-            let (Some((name, Value::String(value))), None) = (entries.next(), entries.next())
-            else {
-                return Err(invalid());
-            };
-            let name =
-                axum::http::HeaderName::from_bytes(name.as_bytes()).map_err(|_| invalid())?;
-            let value = axum::http::HeaderValue::from_str(value).map_err(|_| invalid())?;
-            pairs.push((name, value));
-        }
-        let h = res.headers_mut();
-        for (name, _) in &pairs {
-            h.remove(name);
-        }
-        for (name, value) in pairs {
-            h.append(name, value);
-        }
-    }
-    Ok(res)
-}
-
-/// The result row every generated statement returns: total count, page count, body.
-pub struct Outcome {
-    /// `count=exact` total (or None).
-    pub total: Option<i64>,
-    /// Rows in this response.
-    pub page: i64,
-    /// The JSON (or CSV) text PostgreSQL built.
-    pub body: Option<String>,
-    /// Extra text column (Location values, insert flags) when the statement has one.
-    pub extra: Option<String>,
-    /// The response GUCs, when the statement reads them.
-    pub gucs: Gucs,
-}
-
-/// Runs `sql` in `tx` and reads its one result row.
-pub async fn run_statement(
-    tx: &mut RequestTx,
-    sql: &SqlText,
-    anon: bool,
-) -> Result<Outcome, Error> {
-    let rows = tx
-        .query(&sql.sql, &sql.param_refs())
-        .await
-        .map_err(|e| Error::db(&e, anon))?;
-    outcome(rows)
-}
-
-/// Runs a read-only `sql` and commits in the same round trip.
-pub async fn run_read(tx: RequestTx, sql: &SqlText, anon: bool) -> Result<Outcome, Error> {
-    let rows = tx
-        .query_and_commit(&sql.sql, &sql.param_refs())
-        .await
-        .map_err(|e| Error::db(&e, anon))?;
-    outcome(rows)
-}
-
-fn outcome(rows: Vec<bucketbase_sql::tokio_postgres::Row>) -> Result<Outcome, Error> {
-    let Some(row) = rows.first() else {
-        return Err(Error::internal("statement returned no row"));
-    };
-    let mut outcome = Outcome {
-        total: row.try_get(0).map_err(Error::internal)?,
-        page: row.try_get(1).map_err(Error::internal)?,
-        body: row.try_get(2).map_err(Error::internal)?,
-        extra: None,
-        gucs: Gucs::default(),
-    };
-    for (i, column) in row.columns().iter().enumerate().skip(3) {
-        let value: Option<String> = row.try_get(i).map_err(Error::internal)?;
-        match column.name() {
-            "response_headers" => outcome.gucs.headers = value,
-            "response_status" => outcome.gucs.status = value,
-            _ => outcome.extra = value,
-        }
-    }
-    Ok(outcome)
-}
-
 /// `request.headers`: lower-cased names, cookies excluded.
 fn headers_json(headers: &HeaderMap) -> String {
     let mut map = Map::new();
@@ -436,51 +310,11 @@ fn headers_json(headers: &HeaderMap) -> String {
 }
 
 /// Seconds since the epoch.
-pub fn chrono_now() -> i64 {
+pub(crate) fn chrono_now() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs() as i64)
         .unwrap_or(0)
-}
-
-/// `Content-Range` as PostgREST's `contentRangeH`.
-pub fn content_range(lower: i64, upper: i64, total: Option<i64>) -> String {
-    let range = if lower <= upper {
-        format!("{lower}-{upper}")
-    } else {
-        "*".to_string()
-    };
-    let total = total.map_or("*".to_string(), |t| t.to_string());
-    format!("{range}/{total}")
-}
-
-/// A response with PostgREST's headers.
-pub fn response(
-    status: u16,
-    media: Media,
-    schema: &str,
-    body: Option<String>,
-    headers: Vec<(&'static str, String)>,
-) -> Response {
-    let status = axum::http::StatusCode::from_u16(status)
-        .unwrap_or(axum::http::StatusCode::INTERNAL_SERVER_ERROR);
-    let mut res = match body {
-        Some(b) => (status, b).into_response(),
-        None => status.into_response(),
-    };
-    let h = res.headers_mut();
-    if let Ok(v) = media.content_type().parse() {
-        h.insert("content-type", v);
-    }
-    if let Ok(v) = schema.parse() {
-        h.insert("content-profile", v);
-    }
-    for (k, v) in headers {
-        if let Ok(v) = v.parse() {
-            h.insert(k, v);
-        }
-    }
-    res
 }
 
 #[cfg(test)]

@@ -10,17 +10,17 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use crate::schema::QualifiedName;
+use super::QualifiedName;
 
 /// One top-level target entry: view column number, origin relation OID, origin column number.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct TargetOrigin {
+pub(crate) struct TargetOrigin {
     /// `resno`: the view column's position (its `attnum`).
-    pub resno: i32,
+    pub(crate) resno: i32,
     /// `resorigtbl`: the OID of the relation the column comes from.
-    pub table: u32,
+    pub(crate) table: u32,
     /// `resorigcol`: that relation's column number.
-    pub column: i32,
+    pub(crate) column: i32,
 }
 
 #[derive(Debug, PartialEq)]
@@ -65,7 +65,7 @@ fn tokens(text: &str) -> Vec<Token> {
 }
 
 /// The origins of the top-level target list of a view's `_RETURN` rule (`ev_action::text`).
-pub fn target_origins(action: &str) -> Vec<TargetOrigin> {
+pub(crate) fn target_origins(action: &str) -> Vec<TargetOrigin> {
     let toks = tokens(action);
     let mut depth = 0usize;
     let mut i = 0;
@@ -138,12 +138,12 @@ pub fn target_origins(action: &str) -> Vec<TargetOrigin> {
 }
 
 /// A view's columns in terms of one base relation: (base column, view column) pairs.
-pub type ColumnMap = Vec<(String, String)>;
+pub(crate) type ColumnMap = Vec<(String, String)>;
 
 /// Resolves every view's columns down to base tables. `views` holds, per view, its column
 /// names by position and its parsed target origins; `columns` names the columns of every
 /// relation an origin points at. The result: view → base table → (base column, view column).
-pub fn resolve(
+pub(crate) fn resolve(
     views: &HashMap<QualifiedName, (Vec<String>, Vec<TargetOrigin>)>,
     columns: &HashMap<(u32, i32), (QualifiedName, String)>,
 ) -> BTreeMap<QualifiedName, BTreeMap<QualifiedName, ColumnMap>> {

@@ -13,10 +13,10 @@
 use std::collections::HashMap;
 
 /// `getOne`'s and `get`'s minimum score.
-pub const DEFAULT_MIN_SCORE: f64 = 0.33;
+pub(crate) const DEFAULT_MIN_SCORE: f64 = 0.33;
 
 /// The minimum score PostgREST's `getFuzzyHint` uses for table and function names.
-pub const NAME_MIN_SCORE: f64 = 0.75;
+pub(crate) const NAME_MIN_SCORE: f64 = 0.75;
 
 /// Candidates kept from the cosine ranking before the Levenshtein re-scoring.
 const LEVENSHTEIN_CANDIDATES: usize = 50;
@@ -29,13 +29,13 @@ struct Entry {
 }
 
 /// A set of strings to match queries against (`Data.FuzzySet.fromList`).
-pub struct FuzzySet {
+pub(crate) struct FuzzySet {
     entries: Vec<Entry>,
 }
 
 impl FuzzySet {
     /// The set of `values`; of values equal but for case, the first is kept.
-    pub fn new<'a>(values: impl IntoIterator<Item = &'a str>) -> Self {
+    pub(crate) fn new<'a>(values: impl IntoIterator<Item = &'a str>) -> Self {
         let mut entries: Vec<Entry> = Vec::new();
         for value in values {
             let key = value.to_lowercase();
@@ -53,7 +53,7 @@ impl FuzzySet {
     }
 
     /// `getWithMinScore`: the matches of `query` scoring at least `min_score`, best first.
-    pub fn get(&self, query: &str, min_score: f64) -> Vec<(f64, &str)> {
+    pub(crate) fn get(&self, query: &str, min_score: f64) -> Vec<(f64, &str)> {
         let key = query.to_lowercase();
         if let Some(exact) = self.entries.iter().find(|e| e.key == key) {
             return vec![(1.0, exact.value.as_str())];
@@ -68,7 +68,7 @@ impl FuzzySet {
     }
 
     /// `getOneWithMinScore`: the best match of `query` scoring at least `min_score`.
-    pub fn get_one(&self, query: &str, min_score: f64) -> Option<&str> {
+    pub(crate) fn get_one(&self, query: &str, min_score: f64) -> Option<&str> {
         self.get(query, min_score).first().map(|(_, v)| *v)
     }
 
@@ -125,7 +125,7 @@ fn gram_vector(key: &str, size: usize) -> (HashMap<String, u32>, f64) {
 
 /// `text-metrics`' `levenshteinNorm`: 1 − distance / length of the longer string (1 for two
 /// empty strings).
-pub fn levenshtein_similarity(a: &str, b: &str) -> f64 {
+pub(crate) fn levenshtein_similarity(a: &str, b: &str) -> f64 {
     let a: Vec<char> = a.chars().collect();
     let b: Vec<char> = b.chars().collect();
     let longest = a.len().max(b.len());

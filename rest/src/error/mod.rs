@@ -8,6 +8,11 @@ use axum::response::{IntoResponse, Response};
 use bucketbase_caller::KeyError;
 use serde_json::{json, Value};
 
+pub(crate) use codes::ErrorCode;
+
+mod codes;
+pub(crate) mod fuzzy;
+
 /// Result alias of the REST service.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -37,8 +42,20 @@ impl std::fmt::Display for Error {
 impl std::error::Error for Error {}
 
 impl Error {
-    /// An error with a PostgREST code.
-    pub fn new(status: u16, code: &str, message: impl Into<String>) -> Self {
+    /// An error with one of PostgREST's codes (and that code's status).
+    pub(crate) fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        Self::raw(code.status(), code.code(), message)
+    }
+
+    /// A PostgreSQL error that PostgREST passes on without the database having raised it
+    /// (`21000` of pg-safeupdate, `22003` of an out-of-range `LIMIT`): its status is the
+    /// SQLSTATE's.
+    pub(crate) fn sqlstate(code: &str, message: impl Into<String>) -> Self {
+        let message = message.into();
+        Self::raw(sqlstate_status(code, &message, false), code, message)
+    }
+
+    fn raw(status: u16, code: &str, message: impl Into<String>) -> Self {
         Self {
             status: StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
             code: code.to_string(),
@@ -50,60 +67,63 @@ impl Error {
     }
 
     /// Sets `details`.
-    pub fn details(mut self, details: impl Into<String>) -> Self {
+    pub(crate) fn details(mut self, details: impl Into<String>) -> Self {
         self.details = Some(Value::String(details.into()));
         self
     }
 
     /// Sets `details` to a JSON value.
-    pub fn details_json(mut self, details: Value) -> Self {
+    pub(crate) fn details_json(mut self, details: Value) -> Self {
         self.details = Some(details);
         self
     }
 
     /// Sets `hint`.
-    pub fn hint(mut self, hint: impl Into<String>) -> Self {
+    pub(crate) fn hint(mut self, hint: impl Into<String>) -> Self {
         self.hint = Some(hint.into());
         self
     }
 
     /// Adds a response header.
-    pub fn header(mut self, name: &str, value: impl Into<String>) -> Self {
+    pub(crate) fn header(mut self, name: &str, value: impl Into<String>) -> Self {
         self.headers.push((name.to_string(), value.into()));
         self
     }
 
     /// `PGRST100`: the query string does not parse.
-    pub fn parse(e: bucketbase_grammar::ParseError) -> Self {
+    pub(crate) fn parse(e: bucketbase_grammar::ParseError) -> Self {
         if e.message.starts_with("Requested range not satisfiable") {
-            let mut err = Error::new(416, "PGRST103", "Requested range not satisfiable");
+            let mut err = Error::new(
+                ErrorCode::RangeNotSatisfiable,
+                "Requested range not satisfiable",
+            );
             err.details = e.details.map(Value::String);
             return err;
         }
-        let mut err = Error::new(400, "PGRST100", e.message);
+        let mut err = Error::new(ErrorCode::QueryParse, e.message);
         err.details = e.details.map(Value::String);
         err
     }
 
     /// `PGRST102`: the body is not what the request needs.
-    pub fn body(message: impl Into<String>) -> Self {
-        Error::new(400, "PGRST102", message)
+    pub(crate) fn body(message: impl Into<String>) -> Self {
+        Error::new(ErrorCode::InvalidBody, message)
     }
 
     /// An unexpected failure: opaque to the client, full cause in the log.
-    pub fn internal(cause: impl std::fmt::Display) -> Self {
+    pub(crate) fn internal(cause: impl std::fmt::Display) -> Self {
         tracing::error!(error = %cause, "internal error");
-        Error::new(500, "PGRSTX00", "Internal server error")
+        Error::new(ErrorCode::Internal, "Internal server error")
     }
 
     /// A refused key or token (`PGRST301` / `PGRST303`), with `WWW-Authenticate`.
-    pub fn key(e: &KeyError) -> Self {
+    pub(crate) fn key(e: &KeyError) -> Self {
         let code = if e.is_claims_error() {
-            "PGRST303"
+            ErrorCode::InvalidClaims
         } else if matches!(e, KeyError::Missing) {
-            "PGRST302"
+            ErrorCode::AnonymousDisabled
         } else {
-            "PGRST301"
+            ErrorCode::InvalidToken
         };
         let message = match e {
             KeyError::Missing => "Anonymous access is disabled".to_string(),
@@ -114,17 +134,17 @@ impl Error {
         } else {
             format!("Bearer error=\"invalid_token\", error_description=\"{message}\"")
         };
-        Error::new(401, code, message).header("www-authenticate", www)
+        Error::new(code, message).header("www-authenticate", www)
     }
 
     /// Maps a database failure as PostgREST does; `anon` says whether the caller is the anon
     /// role (42501 is 401 for anon, 403 otherwise).
-    pub fn db(e: &bucketbase_sql::DbError, anon: bool) -> Self {
+    pub(crate) fn db(e: &bucketbase_sql::DbError, anon: bool) -> Self {
         let Some(pg) = e.as_db_error() else {
             return match e {
                 // PostgREST's `ConnectionUsageError`: no connection could be made.
                 bucketbase_sql::DbError::Unavailable { retry_after, cause } => {
-                    Error::new(503, "PGRST000", "Database connection error.")
+                    Error::new(ErrorCode::DbConnection, "Database connection error.")
                         .details(cause.clone())
                         .header(
                             "retry-after",
@@ -132,16 +152,14 @@ impl Error {
                         )
                 }
                 bucketbase_sql::DbError::Pool(_) => Error::new(
-                    504,
-                    "PGRST003",
+                    ErrorCode::PoolTimeout,
                     "Timed out acquiring connection from connection pool.",
                 ),
                 bucketbase_sql::DbError::Postgres(pg) if !pg.is_closed() => Error::internal(e),
                 _ => {
                     tracing::error!(error = %e, "database connection error");
                     Error::new(
-                        503,
-                        "PGRST001",
+                        ErrorCode::DbClient,
                         "Database client error. Retrying the connection.",
                     )
                 }
@@ -153,7 +171,7 @@ impl Error {
             return custom_error(pg);
         }
         let status = sqlstate_status(code, &message, anon);
-        let mut err = Error::new(status, code, message);
+        let mut err = Error::raw(status, code, message);
         err.details = pg.detail().map(|d| Value::String(d.to_string()));
         err.hint = pg.hint().map(str::to_string);
         if status == 401 {
@@ -163,7 +181,7 @@ impl Error {
     }
 
     /// The JSON body of the error.
-    pub fn body_json(&self) -> Value {
+    pub(crate) fn body_json(&self) -> Value {
         json!({
             "code": self.code,
             "details": self.details,
@@ -174,7 +192,7 @@ impl Error {
 }
 
 /// PostgREST's SQLSTATE → HTTP status table (`Error.hs`, `pgErrorStatus`).
-pub fn sqlstate_status(code: &str, message: &str, anon: bool) -> u16 {
+pub(crate) fn sqlstate_status(code: &str, message: &str, anon: bool) -> u16 {
     if let Some(status) = code.strip_prefix("PT").and_then(|s| s.parse::<u16>().ok()) {
         if (100..600).contains(&status) {
             return status;
@@ -216,7 +234,7 @@ fn custom_error(pg: &bucketbase_sql::tokio_postgres::error::DbError) -> Error {
     let body: Option<Value> = serde_json::from_str(pg.message()).ok();
     let detail: Option<Value> = pg.detail().and_then(|d| serde_json::from_str(d).ok());
     let (Some(body), Some(detail)) = (body, detail) else {
-        return Error::new(500, "PGRST121", "Could not parse JSON in the \"RAISE SQLSTATE 'PGRST'\" error")
+        return Error::new(ErrorCode::RaiseParse, "Could not parse JSON in the \"RAISE SQLSTATE 'PGRST'\" error")
             .details(format!("Invalid JSON value for MESSAGE: '{}'", pg.message()))
             .hint("MESSAGE must be a JSON object with obligatory keys: 'code', 'message' and optional keys: 'details', 'hint'.");
     };
@@ -226,7 +244,7 @@ fn custom_error(pg: &bucketbase_sql::tokio_postgres::error::DbError) -> Error {
         Some(v) => Some(v.to_string()),
     };
     let status = detail.get("status").and_then(Value::as_u64).unwrap_or(400) as u16;
-    let mut err = Error::new(
+    let mut err = Error::raw(
         status,
         &text("code").unwrap_or_default(),
         text("message").unwrap_or_default(),

@@ -5,10 +5,10 @@
 
 use serde_json::{json, Map, Value};
 
-use crate::schema::{Column, ReturnShape, SchemaCache, Table};
+use crate::schema_cache::{Column, ReturnShape, SchemaCache, Table};
 
 /// The PostgREST version we answer as.
-pub const POSTGREST_VERSION: &str = "13.0.5";
+pub(crate) const POSTGREST_VERSION: &str = "13.0.5";
 
 fn swagger_type(c: &Column) -> (&'static str, Option<Value>) {
     let t = c.data_type.as_str();
@@ -74,7 +74,7 @@ fn definition(t: &Table) -> Value {
 }
 
 /// The Swagger 2.0 document for `schema`.
-pub fn document(cache: &SchemaCache, schema: &str, host: &str) -> Value {
+pub(crate) fn document(cache: &SchemaCache, schema: &str, host: &str) -> Value {
     let mut tables: Vec<&Table> = cache
         .tables
         .values()
@@ -179,7 +179,7 @@ pub fn document(cache: &SchemaCache, schema: &str, host: &str) -> Value {
 /// `GET /rest/v1/openapi.json`), converted from the Swagger 2.0 one so the two never disagree:
 /// `definitions` become `components/schemas`, shared parameters `components/parameters`, body
 /// parameters `requestBody`, and every `$ref` is rewritten.
-pub fn document_v3(swagger: &Value) -> Value {
+pub(crate) fn document_v3(swagger: &Value) -> Value {
     let host = swagger["host"].as_str().unwrap_or("localhost");
     let mut parameters = Map::new();
     let mut request_bodies = Map::new();

@@ -7,22 +7,22 @@ use bucketbase_sql::tokio_postgres::types::ToSql;
 
 /// SQL being built, with its parameters.
 #[derive(Debug, Default)]
-pub struct SqlText {
+pub(crate) struct SqlText {
     /// The statement text.
-    pub sql: String,
+    pub(crate) sql: String,
     /// The parameters, `$1` first.
-    pub params: Vec<UntypedParam>,
+    pub(crate) params: Vec<UntypedParam>,
 }
 
 impl SqlText {
     /// Binds `value` and returns its placeholder (`$n`).
-    pub fn bind(&mut self, value: impl Into<String>) -> String {
+    pub(crate) fn bind(&mut self, value: impl Into<String>) -> String {
         self.params.push(UntypedParam(value.into()));
         format!("${}", self.params.len())
     }
 
     /// The parameters as `tokio_postgres` wants them.
-    pub fn param_refs(&self) -> Vec<&(dyn ToSql + Sync)> {
+    pub(crate) fn param_refs(&self) -> Vec<&(dyn ToSql + Sync)> {
         self.params
             .iter()
             .map(|p| p as &(dyn ToSql + Sync))
@@ -31,12 +31,12 @@ impl SqlText {
 }
 
 /// Quotes an identifier (the one quoting function of `bucketbase_sql`).
-pub fn ident(name: &str) -> String {
+pub(crate) fn ident(name: &str) -> String {
     bucketbase_sql::quote_ident(name)
 }
 
 /// Renders a PostgreSQL array literal (`{"a","b,c"}`) from items, escaping `"` and `\`.
-pub fn array_literal(items: &[String]) -> String {
+pub(crate) fn array_literal(items: &[String]) -> String {
     let mut out = String::from("{");
     for (i, item) in items.iter().enumerate() {
         if i > 0 {
@@ -57,7 +57,7 @@ pub fn array_literal(items: &[String]) -> String {
 
 /// True when `ty` is safe to paste as a cast target: PostgREST's grammar only admits
 /// identifier characters, plus `[]` and spaces for types like `character varying[]`.
-pub fn is_safe_type_name(ty: &str) -> bool {
+pub(crate) fn is_safe_type_name(ty: &str) -> bool {
     !ty.is_empty()
         && ty
             .chars()

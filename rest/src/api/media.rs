@@ -1,12 +1,13 @@
 //! Content negotiation as PostgREST's `MediaType.hs`: the `Accept` header (with q-factors,
 //! `*/*` meaning JSON) picks JSON, a single object (`application/vnd.pgrst.object+json`),
-//! CSV or the OpenAPI document; anything else is `406 PGRST107`.
+//! CSV, GeoJSON (`application/geo+json`, PostgREST's builtin `BuiltinOvAggGeoJson` handler) or
+//! the OpenAPI document; anything else is `406 PGRST107`.
 
-use crate::error::Error;
+use crate::error::{Error, ErrorCode};
 
 /// The response representation a request asked for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Media {
+pub(crate) enum Media {
     /// `application/json` (and `*/*`).
     Json,
     /// `application/vnd.pgrst.array+json` (optionally with stripped nulls).
@@ -21,6 +22,9 @@ pub enum Media {
     },
     /// `text/csv`.
     Csv,
+    /// `application/geo+json`: a `FeatureCollection` of the rows, built by PostGIS'
+    /// `ST_AsGeoJSON(record)` (which needs a geometry or geography column).
+    GeoJson,
     /// `application/openapi+json` (root only).
     OpenApi,
     /// `application/vnd.pgrst.plan[+text|+json]`: the `EXPLAIN` of the request's statement
@@ -30,24 +34,24 @@ pub enum Media {
 
 /// The `EXPLAIN` options of a plan media type (`options=analyze|verbose|…`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct PlanOptions {
+pub(crate) struct PlanOptions {
     /// `+json` rather than `+text`.
-    pub json: bool,
+    pub(crate) json: bool,
     /// `analyze`.
-    pub analyze: bool,
+    pub(crate) analyze: bool,
     /// `verbose`.
-    pub verbose: bool,
+    pub(crate) verbose: bool,
     /// `settings`.
-    pub settings: bool,
+    pub(crate) settings: bool,
     /// `buffers`.
-    pub buffers: bool,
+    pub(crate) buffers: bool,
     /// `wal`.
-    pub wal: bool,
+    pub(crate) wal: bool,
 }
 
 impl PlanOptions {
     /// The `EXPLAIN (…)` option list.
-    pub fn explain_options(self) -> String {
+    pub(crate) fn explain_options(self) -> String {
         let mut opts = vec![if self.json {
             "FORMAT JSON"
         } else {
@@ -70,12 +74,13 @@ impl PlanOptions {
 
 impl Media {
     /// The `Content-Type` of the response.
-    pub fn content_type(self) -> &'static str {
+    pub(crate) fn content_type(self) -> &'static str {
         match self {
             Media::Json => "application/json; charset=utf-8",
             Media::Array { .. } => "application/vnd.pgrst.array+json; charset=utf-8",
             Media::Object { .. } => "application/vnd.pgrst.object+json; charset=utf-8",
             Media::Csv => "text/csv; charset=utf-8",
+            Media::GeoJson => "application/geo+json; charset=utf-8",
             Media::OpenApi => "application/openapi+json; charset=utf-8",
             Media::Plan(PlanOptions { json: true, .. }) => {
                 "application/vnd.pgrst.plan+json; for=\"application/json\"; charset=utf-8"
@@ -87,12 +92,12 @@ impl Media {
     }
 
     /// True when exactly one row is required.
-    pub fn is_object(self) -> bool {
+    pub(crate) fn is_object(self) -> bool {
         matches!(self, Media::Object { .. })
     }
 
     /// True when nulls are stripped from objects.
-    pub fn strip_nulls(self) -> bool {
+    pub(crate) fn strip_nulls(self) -> bool {
         matches!(
             self,
             Media::Object { strip_nulls: true } | Media::Array { strip_nulls: true }
@@ -101,7 +106,7 @@ impl Media {
 }
 
 /// Picks the response media type for `accept` (None ≡ `*/*`); `root` allows OpenAPI.
-pub fn negotiate(accept: Option<&str>, root: bool) -> Result<Media, Error> {
+pub(crate) fn negotiate(accept: Option<&str>, root: bool) -> Result<Media, Error> {
     let accept = accept
         .map(str::trim)
         .filter(|a| !a.is_empty())
@@ -156,6 +161,7 @@ pub fn negotiate(accept: Option<&str>, root: bool) -> Result<Media, Error> {
                 Some(Media::Array { strip_nulls: strip })
             }
             "text/csv" if !root => Some(Media::Csv),
+            "application/geo+json" if !root => Some(Media::GeoJson),
             _ => None,
         };
         if let Some(m) = media {
@@ -163,8 +169,7 @@ pub fn negotiate(accept: Option<&str>, root: bool) -> Result<Media, Error> {
         }
     }
     Err(Error::new(
-        406,
-        "PGRST107",
+        ErrorCode::MediaTypeNotAvailable,
         format!("None of these media types are available: {accept}"),
     ))
 }
@@ -189,6 +194,11 @@ mod tests {
             Media::Array { strip_nulls: true }
         );
         assert_eq!(negotiate(Some("text/csv"), false).expect("csv"), Media::Csv);
+        assert_eq!(
+            negotiate(Some("application/geo+json"), false).expect("geojson"),
+            Media::GeoJson
+        );
+        assert!(negotiate(Some("application/geo+json"), true).is_err());
         assert_eq!(
             negotiate(Some("text/html, */*;q=0.1"), false).expect("json"),
             Media::Json

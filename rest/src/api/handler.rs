@@ -7,18 +7,19 @@ use axum::extract::{Path, Request, State as AxumState};
 use axum::http::Method;
 use axum::response::{IntoResponse, Response};
 
-use crate::error::Error;
-use crate::fuzzy::{FuzzySet, NAME_MIN_SCORE};
-use crate::mutate::{write, Write};
-use crate::request::ApiRequest;
-use crate::schema::QualifiedName;
-use crate::{read, rpc, State};
+use super::request::ApiRequest;
+use super::write::write;
+use super::{call, read};
+use crate::error::fuzzy::{FuzzySet, NAME_MIN_SCORE};
+use crate::error::{Error, ErrorCode};
+use crate::plan::mutate::Write;
+use crate::State;
 
 async fn body_bytes(state: &State, body: Body) -> Result<bytes::Bytes, Error> {
     to_bytes(body, state.0.config.max_body_bytes)
         .await
         .map_err(|_| {
-            Error::new(413, "PGRST413", "Payload Too Large").details(format!(
+            Error::new(ErrorCode::PayloadTooLarge, "Payload Too Large").details(format!(
                 "The request body exceeds the limit of {} bytes",
                 state.0.config.max_body_bytes
             ))
@@ -26,7 +27,7 @@ async fn body_bytes(state: &State, body: Body) -> Result<bytes::Bytes, Error> {
 }
 
 /// `/{relation}`.
-pub async fn relation(
+pub(crate) async fn relation(
     AxumState(state): AxumState<State>,
     Path(name): Path<String>,
     request: Request,
@@ -50,18 +51,12 @@ async fn relation_inner(state: State, name: String, request: Request) -> Result<
             | Method::OPTIONS
     ) {
         return Err(Error::new(
-            405,
-            "PGRST117",
+            ErrorCode::UnsupportedMethod,
             format!("Unsupported HTTP method: {method}"),
         ));
     }
     let req = ApiRequest::parse(&state, &method, &parts.uri, &parts.headers, false, false).await?;
-    let Some(table) = req
-        .cache
-        .tables
-        .get(&QualifiedName::new(&req.schema, &name))
-        .cloned()
-    else {
+    let Some(table) = req.cache.table(&req.schema, &name).cloned() else {
         return Err(table_not_found(&req, &name));
     };
     match method {
@@ -101,8 +96,7 @@ async fn relation_inner(state: State, name: String, request: Request) -> Result<
             Ok(res)
         }
         _ => Err(Error::new(
-            405,
-            "PGRST117",
+            ErrorCode::UnsupportedMethod,
             format!("Unsupported HTTP method: {method}"),
         )),
     }
@@ -110,8 +104,7 @@ async fn relation_inner(state: State, name: String, request: Request) -> Result<
 
 fn table_not_found(req: &ApiRequest, name: &str) -> Error {
     let mut err = Error::new(
-        404,
-        "PGRST205",
+        ErrorCode::TableNotFound,
         format!(
             "Could not find the table '{}.{}' in the schema cache",
             req.schema, name
@@ -139,7 +132,7 @@ fn table_not_found(req: &ApiRequest, name: &str) -> Error {
 }
 
 /// `/rpc/{function}`.
-pub async fn rpc(
+pub(crate) async fn rpc(
     AxumState(state): AxumState<State>,
     Path(name): Path<String>,
     request: Request,
@@ -163,8 +156,7 @@ async fn rpc_inner(state: State, name: String, request: Request) -> Result<Respo
     }
     if !is_get && method != Method::POST {
         return Err(Error::new(
-            405,
-            "PGRST101",
+            ErrorCode::RpcMethod,
             format!("Cannot use the {method} method on RPC"),
         ));
     }
@@ -174,16 +166,16 @@ async fn rpc_inner(state: State, name: String, request: Request) -> Result<Respo
     } else {
         body_bytes(&state, body).await?
     };
-    rpc::call(&state, req, &name, &parts.headers, &bytes).await
+    call::call(&state, req, &name, &parts.headers, &bytes).await
 }
 
 /// `/` (the OpenAPI document).
-pub async fn root(AxumState(state): AxumState<State>, request: Request) -> Response {
+pub(crate) async fn root(AxumState(state): AxumState<State>, request: Request) -> Response {
     openapi_document(state, request, false).await
 }
 
 /// `/openapi.json`: the same description as OpenAPI 3.1 (beyond PostgREST).
-pub async fn openapi_v3(AxumState(state): AxumState<State>, request: Request) -> Response {
+pub(crate) async fn openapi_v3(AxumState(state): AxumState<State>, request: Request) -> Response {
     openapi_document(state, request, true).await
 }
 
@@ -193,8 +185,7 @@ async fn openapi_document(state: State, request: Request, v3: bool) -> Response 
         let method = parts.method.clone();
         if !matches!(method, Method::GET | Method::HEAD | Method::OPTIONS) {
             return Err(Error::new(
-                405,
-                "PGRST117",
+                ErrorCode::UnsupportedMethod,
                 format!("Unsupported HTTP method: {method}"),
             ));
         }
@@ -206,13 +197,13 @@ async fn openapi_document(state: State, request: Request, v3: bool) -> Response 
             .and_then(|h| h.to_str().ok())
             .unwrap_or("localhost")
             .to_string();
-        let mut doc = crate::openapi::document(&req.cache, &req.schema, &host);
+        let mut doc = crate::api::openapi::document(&req.cache, &req.schema, &host);
         if v3 {
-            doc = crate::openapi::document_v3(&doc);
+            doc = crate::api::openapi::document_v3(&doc);
         }
-        Ok(crate::request::response(
+        Ok(super::response::response(
             200,
-            crate::media::Media::OpenApi,
+            crate::api::media::Media::OpenApi,
             &req.schema,
             (method == Method::GET).then(|| doc.to_string()),
             vec![],
@@ -223,10 +214,9 @@ async fn openapi_document(state: State, request: Request, v3: bool) -> Response 
 }
 
 /// Any other path shape: `PGRST125`.
-pub async fn invalid_path(request: Request) -> Response {
+pub(crate) async fn invalid_path(request: Request) -> Response {
     Error::new(
-        404,
-        "PGRST125",
+        ErrorCode::InvalidPath,
         format!(
             "Invalid path specified in request URL: {}",
             request.uri().path()

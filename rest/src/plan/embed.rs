@@ -3,21 +3,21 @@
 
 use serde_json::{json, Value};
 
-use crate::error::Error;
-use crate::fuzzy::{FuzzySet, DEFAULT_MIN_SCORE};
-use crate::schema::{Cardinality, QualifiedName, Relationship, SchemaCache};
+use crate::error::fuzzy::{FuzzySet, DEFAULT_MIN_SCORE};
+use crate::error::{Error, ErrorCode};
+use crate::schema_cache::{Cardinality, QualifiedName, Relationship, SchemaCache};
 
 /// Finds the one relationship from `origin` that `name` (with `hint`) designates, with
 /// `findRel`'s rules: self-relationships take the table name for the one-to-many side and the
 /// FK column for the many-to-one side; otherwise the name is the target table/view, the FK
 /// constraint or the FK column (tables only), and a hint is a constraint, a column of either
 /// side, or the junction of a many-to-many relationship.
-pub fn find_relationship(
-    cache: &SchemaCache,
+pub(crate) fn find_relationship<'a>(
+    cache: &'a SchemaCache,
     origin: &QualifiedName,
     name: &str,
     hint: Option<&str>,
-) -> Result<Relationship, Error> {
+) -> Result<&'a Relationship, Error> {
     let all = cache.relationships_from(origin);
     let single_col = |r: &Relationship, col: &str| r.columns.len() == 1 && r.columns[0].0 == col;
     let single_ref_col =
@@ -66,11 +66,9 @@ pub fn find_relationship(
         })
         .collect();
     match found.len() {
-        1 => Ok(found[0].clone()),
+        1 => Ok(found[0]),
         0 => Err(with_hint(
-            Error::new(
-            400,
-            "PGRST200",
+            Error::new(ErrorCode::RelationshipNotFound,
             format!(
                 "Could not find a relationship between '{}' and '{}' in the schema cache",
                 origin.name, name
@@ -100,9 +98,7 @@ pub fn find_relationship(
                 .iter()
                 .map(|r| format!("'{}!{}'", name, hint_for(r)))
                 .collect();
-            Err(Error::new(
-                300,
-                "PGRST201",
+            Err(Error::new(ErrorCode::AmbiguousRelationship,
                 format!(
                     "Could not embed because more than one relationship was found for '{}' and '{}'",
                     origin.name, name
