@@ -22,8 +22,9 @@ use std::sync::Arc;
 use axum::routing::any;
 use axum::Router;
 use bucketbase_caller::Keys;
+use bucketbase_kit::{Env, EnvError, Shutdown};
 use bucketbase_sql::Db;
-use tokio::sync::{watch, RwLock};
+use tokio::sync::RwLock;
 
 pub use error::{Error, Result};
 use schema_cache::SchemaCache;
@@ -67,6 +68,30 @@ impl Default for Config {
             aggregates_enabled: false,
             plan_enabled: false,
         }
+    }
+}
+
+impl Config {
+    /// Reads PostgREST's variables as Supabase's self-hosting `.env` names them
+    /// (`PGRST_DB_SCHEMAS`, `PGRST_DB_MAX_ROWS` (Supabase's 1000 when unset),
+    /// `PGRST_DB_PRE_REQUEST`, `PGRST_DB_AGGREGATES_ENABLED`, `PGRST_DB_PLAN_ENABLED`).
+    pub fn from_env(env: &Env) -> Result<Self, EnvError> {
+        let defaults = Self::default();
+        let schemas = env.list(&["PGRST_DB_SCHEMAS"]);
+        Ok(Self {
+            schemas: if schemas.is_empty() {
+                defaults.schemas.clone()
+            } else {
+                schemas
+            },
+            max_rows: env
+                .parsed(&["PGRST_DB_MAX_ROWS"], "a number")?
+                .or(defaults.max_rows),
+            pre_request: env.get(&["PGRST_DB_PRE_REQUEST"]).map(str::to_string),
+            aggregates_enabled: env.flag(&["PGRST_DB_AGGREGATES_ENABLED"])?.unwrap_or(false),
+            plan_enabled: env.flag(&["PGRST_DB_PLAN_ENABLED"])?.unwrap_or(false),
+            ..defaults
+        })
     }
 }
 
@@ -132,13 +157,21 @@ pub fn router(state: State) -> Router {
         .with_state(state)
 }
 
+/// The service as the server mounts it: the router, and the schema-cache listener as its
+/// background task.
+pub fn service(state: State) -> bucketbase_kit::Service {
+    let listener = state.clone();
+    bucketbase_kit::Service::new("rest", None, router(state))
+        .with_task(move |stop| run(listener, stop))
+}
+
 /// Listens for `NOTIFY pgrst` and reloads the schema cache on `'reload schema'` (or an empty
-/// payload), as PostgREST does; reconnects when the connection drops, until `stop` turns true.
-pub async fn run(state: State, mut stop: watch::Receiver<bool>) {
+/// payload), as PostgREST does; reconnects when the connection drops, until `stop` fires.
+pub async fn run(state: State, mut stop: Shutdown) {
     use bucketbase_sql::tokio_postgres::{AsyncMessage, NoTls};
     use futures_util::StreamExt;
     loop {
-        if *stop.borrow() {
+        if stop.is_signalled() {
             return;
         }
         let connected = bucketbase_sql::tokio_postgres::connect(&state.0.db.admin_url, NoTls).await;
@@ -148,7 +181,7 @@ pub async fn run(state: State, mut stop: watch::Receiver<bool>) {
                 tracing::warn!(error = %e, "schema listener cannot connect; retrying");
                 tokio::select! {
                     _ = tokio::time::sleep(std::time::Duration::from_secs(1)) => continue,
-                    _ = stop.changed() => return,
+                    _ = stop.signalled() => return,
                 }
             }
         };
@@ -179,12 +212,39 @@ pub async fn run(state: State, mut stop: watch::Receiver<bool>) {
                     Some(_) => {}
                     None => break,
                 },
-                _ = stop.changed() => {
+                _ = stop.signalled() => {
                     pump.abort();
                     return;
                 }
             }
         }
         pump.abort();
+    }
+}
+
+#[cfg(test)]
+mod config_tests {
+    use super::*;
+
+    #[test]
+    fn reads_pgrst_variables_with_supabases_defaults() {
+        let empty = Config::from_env(&Env::new(Default::default())).expect("config");
+        assert_eq!(empty.schemas, vec!["public", "graphql_public"]);
+        assert_eq!(empty.max_rows, Some(1000));
+        let vars = [
+            ("PGRST_DB_SCHEMAS", "api, public"),
+            ("PGRST_DB_MAX_ROWS", "50"),
+            ("PGRST_DB_PLAN_ENABLED", "true"),
+        ];
+        let env = Env::new(
+            vars.iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        );
+        let c = Config::from_env(&env).expect("config");
+        assert_eq!(c.schemas, vec!["api", "public"]);
+        assert_eq!((c.max_rows, c.plan_enabled), (Some(50), true));
+        let bad = Env::new([("PGRST_DB_MAX_ROWS".to_string(), "lots".to_string())].into());
+        assert!(Config::from_env(&bad).is_err());
     }
 }

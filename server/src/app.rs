@@ -13,7 +13,7 @@ use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::{Json, Router};
 use bucketbase_caller::{KeyConfig, Keys};
-use bucketbase_kit::{BackgroundTask, Service, Shutdown};
+use bucketbase_kit::{BackgroundTask, Shutdown};
 use bucketbase_sql::pool::{connect, with_user};
 use bucketbase_sql::Db;
 use tokio::net::TcpListener;
@@ -189,18 +189,8 @@ impl Application {
             "schema cache loaded"
         );
         let auth = bucketbase_auth::State::new(auth_config, keys.clone(), db.clone());
-        let listener_state = rest.clone();
         let mounted = vec![
-            Service::new("rest", None, bucketbase_rest::router(rest.clone())).with_task(
-                // The schema-cache listener (NOTIFY pgrst) runs until shutdown.
-                move |mut stop: Shutdown| async move {
-                    let (tx, rx) = tokio::sync::watch::channel(false);
-                    let listener = tokio::spawn(bucketbase_rest::run(listener_state, rx));
-                    stop.signalled().await;
-                    let _ = tx.send(true);
-                    let _ = listener.await;
-                },
-            ),
+            bucketbase_rest::service(rest.clone()),
             bucketbase_auth::service(auth),
             bucketbase_realtime::service(bucketbase_realtime::State {
                 config: services.realtime.into(),

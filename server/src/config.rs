@@ -42,14 +42,6 @@ pub struct Config {
     pub site_url: String,
     /// `API_EXTERNAL_URL`.
     pub api_external_url: Option<String>,
-    /// `PGRST_DB_SCHEMAS` (default `public,graphql_public`).
-    pub db_schemas: Vec<String>,
-    /// `PGRST_DB_MAX_ROWS` (default 1000).
-    pub db_max_rows: Option<i64>,
-    /// `PGRST_DB_AGGREGATES_ENABLED` (default false).
-    pub db_aggregates_enabled: bool,
-    /// `PGRST_DB_PLAN_ENABLED` (default false).
-    pub db_plan_enabled: bool,
     /// `BUCKETBASE_PLATFORM`: apply the Bucket & MediaID platform schema (default true).
     pub platform: bool,
     /// `BUCKETBASE_DB_POOL` (or PostgREST's `PGRST_DB_POOL`): request pool size (default
@@ -75,7 +67,6 @@ impl std::fmt::Debug for Config {
             .field("host", &self.host)
             .field("port", &self.port)
             .field("data_dir", &self.data_dir)
-            .field("db_schemas", &self.db_schemas)
             .field("platform", &self.platform)
             .finish_non_exhaustive()
     }
@@ -116,10 +107,6 @@ impl Config {
             })?),
             (None, None) => None,
         };
-        let db_schemas = match env.list(&["PGRST_DB_SCHEMAS"]) {
-            s if s.is_empty() => vec!["public".into(), "graphql_public".into()],
-            s => s,
-        };
         Ok(Self {
             host: env
                 .get(&["BUCKETBASE_HOST"])
@@ -145,10 +132,6 @@ impl Config {
                 .unwrap_or("http://localhost:3000")
                 .to_string(),
             api_external_url: env.get(&["API_EXTERNAL_URL"]).map(str::to_string),
-            db_schemas,
-            db_max_rows: env.parsed(&["PGRST_DB_MAX_ROWS"], "a number")?,
-            db_aggregates_enabled: env.flag(&["PGRST_DB_AGGREGATES_ENABLED"])?.unwrap_or(false),
-            db_plan_enabled: env.flag(&["PGRST_DB_PLAN_ENABLED"])?.unwrap_or(false),
             platform: env.flag(&["BUCKETBASE_PLATFORM"])?.unwrap_or(true),
             pool_size: env.positive(
                 &["BUCKETBASE_DB_POOL", "PGRST_DB_POOL"],
@@ -189,14 +172,7 @@ impl ServiceConfigs {
     pub fn read(config: &Config) -> anyhow::Result<Self> {
         let env = &config.env;
         Ok(Self {
-            rest: bucketbase_rest::Config {
-                schemas: config.db_schemas.clone(),
-                max_rows: config.db_max_rows.or(Some(1000)),
-                pre_request: env.get(&["PGRST_DB_PRE_REQUEST"]).map(str::to_string),
-                aggregates_enabled: config.db_aggregates_enabled,
-                plan_enabled: config.db_plan_enabled,
-                ..Default::default()
-            },
+            rest: bucketbase_rest::Config::from_env(env)?,
             auth: bucketbase_auth::Config::from_env(
                 env,
                 &config.site_url,
@@ -265,7 +241,6 @@ mod tests {
     fn defaults_like_supabase() {
         let c = Config::from_vars(HashMap::new()).expect("config");
         assert_eq!(c.port, 54321);
-        assert_eq!(c.db_schemas, vec!["public", "graphql_public"]);
         assert!(c.platform);
         assert_eq!(c.admin_pool_size, 8);
     }

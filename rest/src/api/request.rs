@@ -10,7 +10,6 @@ use bucketbase_caller::Caller;
 use bucketbase_grammar::QueryParams;
 use bucketbase_sql::request_tx::{Access, RequestContext};
 use bucketbase_sql::RequestTx;
-use serde_json::{Map, Value};
 
 use crate::api::media::{negotiate, Media};
 use crate::api::prefer::Preferences;
@@ -51,7 +50,7 @@ impl ApiRequest {
         rpc_get: bool,
         root: bool,
     ) -> Result<Self, Error> {
-        let now = chrono_now();
+        let now = bucketbase_caller::now();
         let caller = bucketbase_caller::authenticate(&state.0.keys, headers, now)
             .map_err(|e| Error::key(&e))?;
         let config = &state.0.config;
@@ -109,18 +108,16 @@ impl ApiRequest {
         let mut search_path = vec![schema.clone()];
         // As PostgREST: the selected schema, then the extra search path, duplicates kept.
         search_path.extend(config.extra_search_path.iter().cloned());
-        let ctx = RequestContext {
-            role: caller.role.clone(),
-            claims: caller.claims.clone(),
-            method: method.to_string(),
-            path: uri.path().to_string(),
-            headers: headers_json(headers),
-            search_path: search_path
+        let ctx = caller.request_context(
+            method,
+            uri.path(),
+            headers,
+            search_path
                 .iter()
                 .map(|s| crate::render::sql_text::ident(s))
                 .collect::<Vec<_>>()
                 .join(", "),
-        };
+        );
         Ok(Self {
             method: method.clone(),
             caller,
@@ -293,28 +290,6 @@ fn url_encode(s: &str) -> String {
         }
     }
     out
-}
-
-/// `request.headers`: lower-cased names, cookies excluded.
-fn headers_json(headers: &HeaderMap) -> String {
-    let mut map = Map::new();
-    for (name, value) in headers {
-        if name == "cookie" {
-            continue;
-        }
-        if let Ok(v) = value.to_str() {
-            map.insert(name.as_str().to_string(), Value::String(v.to_string()));
-        }
-    }
-    Value::Object(map).to_string()
-}
-
-/// Seconds since the epoch.
-pub(crate) fn chrono_now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
 }
 
 #[cfg(test)]

@@ -31,6 +31,9 @@ pub struct Error {
     pub hint: Option<String>,
     /// Extra response headers (`WWW-Authenticate`, `Retry-After`, custom `PGRST` errors).
     pub headers: Vec<(String, String)>,
+    /// For failures that are not the client's: the cause, logged once by the kit's middleware
+    /// and never sent.
+    pub cause: Option<String>,
 }
 
 impl std::fmt::Display for Error {
@@ -63,6 +66,7 @@ impl Error {
             details: None,
             hint: None,
             headers: Vec::new(),
+            cause: None,
         }
     }
 
@@ -112,8 +116,13 @@ impl Error {
 
     /// An unexpected failure: opaque to the client, full cause in the log.
     pub(crate) fn internal(cause: impl std::fmt::Display) -> Self {
-        tracing::error!(error = %cause, "internal error");
-        Error::new(ErrorCode::Internal, "Internal server error")
+        Error::new(ErrorCode::Internal, "Internal server error").caused_by(cause)
+    }
+
+    /// Records the internal cause to log with this error's response.
+    fn caused_by(mut self, cause: impl std::fmt::Display) -> Self {
+        self.cause = Some(cause.to_string());
+        self
     }
 
     /// A refused key or token (`PGRST301` / `PGRST303`), with `WWW-Authenticate`.
@@ -156,13 +165,11 @@ impl Error {
                     "Timed out acquiring connection from connection pool.",
                 ),
                 bucketbase_sql::DbError::Postgres(pg) if !pg.is_closed() => Error::internal(e),
-                _ => {
-                    tracing::error!(error = %e, "database connection error");
-                    Error::new(
-                        ErrorCode::DbClient,
-                        "Database client error. Retrying the connection.",
-                    )
-                }
+                _ => Error::new(
+                    ErrorCode::DbClient,
+                    "Database client error. Retrying the connection.",
+                )
+                .caused_by(format!("database connection error: {e}")),
             };
         };
         let code = pg.code().code();
@@ -261,6 +268,24 @@ fn custom_error(pg: &bucketbase_sql::tokio_postgres::error::DbError) -> Error {
     err
 }
 
+impl bucketbase_kit::ServiceError for Error {
+    fn status(&self) -> StatusCode {
+        self.status
+    }
+
+    fn code(&self) -> &str {
+        &self.code
+    }
+
+    fn body(&self) -> Value {
+        self.body_json()
+    }
+
+    fn internal_cause(&self) -> Option<String> {
+        self.cause.clone()
+    }
+}
+
 impl IntoResponse for Error {
     fn into_response(self) -> Response {
         let body = self.body_json().to_string();
@@ -280,6 +305,10 @@ impl IntoResponse for Error {
             ) {
                 h.insert(name, value);
             }
+        }
+        if let Some(cause) = self.cause {
+            res.extensions_mut()
+                .insert(bucketbase_kit::InternalCause(cause));
         }
         res
     }

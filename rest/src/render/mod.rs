@@ -3,6 +3,7 @@
 //! total count, page count, body, an optional extra text column, then [`GUC_COLUMNS`].
 
 pub(crate) mod call;
+mod filter;
 pub(crate) mod mutate;
 pub(crate) mod read;
 pub(crate) mod sql_text;
