@@ -718,3 +718,33 @@ where
     }
     out
 }
+
+#[tokio::test]
+async fn admin_pagination_numbers_past_i64_page_past_every_user_instead_of_overflowing() {
+    let app = TestApp::builder().spawn().await.expect("app");
+    for query in [
+        "page=9223372036854775807&per_page=9223372036854775807",
+        "page=18446744073709551615&per_page=3",
+        "page=2&per_page=18446744073709551615",
+    ] {
+        let r = call(
+            &app,
+            Method::GET,
+            &format!("/auth/v1/admin/users?{query}"),
+            &[],
+            None,
+        )
+        .await;
+        assert_eq!(r.status, 200, "{query}: {}", r.text);
+        assert_eq!(r.json()["users"], json!([]), "{query}");
+    }
+    let r = call(
+        &app,
+        Method::GET,
+        "/auth/v1/admin/users?page=18446744073709551616",
+        &[],
+        None,
+    )
+    .await;
+    assert_eq!(r.status, 400, "{}", r.text);
+}

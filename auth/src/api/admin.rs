@@ -81,12 +81,16 @@ pub(crate) async fn list_users(
             .filter(|v| !v.is_empty())
         {
             None => Ok(default),
-            Some(v) => v.parse::<u64>().map(|n| n as i64).map_err(|e| {
-                Error::bad_request(
-                    code::VALIDATION_FAILED,
-                    format!("Bad Pagination Parameters: {e}"),
-                )
-            }),
+            // Numbers past i64 (GoTrue parses a uint64) page past every user.
+            Some(v) => v
+                .parse::<u64>()
+                .map(|n| i64::try_from(n).unwrap_or(i64::MAX))
+                .map_err(|e| {
+                    Error::bad_request(
+                        code::VALIDATION_FAILED,
+                        format!("Bad Pagination Parameters: {e}"),
+                    )
+                }),
         }
     };
     let page = parse("page", 1)?.max(1);
@@ -141,13 +145,21 @@ pub(crate) async fn list_users(
          order by u.created_at {direction}, u.id limit $3 offset $4"
     );
     let rows = tx
-        .query(&sql, &[&aud, &filter, &per_page, &((page - 1) * per_page)])
+        .query(
+            &sql,
+            &[
+                &aud,
+                &filter,
+                &per_page,
+                &(page - 1).saturating_mul(per_page),
+            ],
+        )
         .await?;
     let users = rows
         .iter()
         .map(|r| user::user_with_identities(r, 0).map(|u| u.to_json()))
         .collect::<Result<Vec<_>>>()?;
-    let pages = (total + per_page - 1) / per_page;
+    let pages = total.saturating_add(per_page - 1) / per_page;
     let mut link = String::new();
     let url = |p: i64| {
         let mut q: Vec<(String, String)> = info
@@ -164,7 +176,7 @@ pub(crate) async fn list_users(
         format!("</admin/users?{}>", s.finish())
     };
     if pages > page {
-        link.push_str(&format!("{}; rel=\"next\", ", url(page + 1)));
+        link.push_str(&format!("{}; rel=\"next\", ", url(page.saturating_add(1))));
     }
     link.push_str(&format!("{}; rel=\"last\"", url(pages)));
     let res = ok_json(json!({"users": users, "aud": aud}));
