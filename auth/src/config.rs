@@ -523,12 +523,19 @@ mod tests {
     }
 
     #[test]
-    fn parses_go_durations() {
-        assert_eq!(parse_duration("60s"), Some(Duration::from_secs(60)));
-        assert_eq!(parse_duration("1h30m"), Some(Duration::from_secs(5400)));
-        assert_eq!(parse_duration("250ms"), Some(Duration::from_millis(250)));
-        assert_eq!(parse_duration("12"), Some(Duration::from_secs(12)));
-        assert_eq!(parse_duration("5 parsecs"), None);
+    fn rates_take_gotrues_syntax_and_refuse_the_rest() {
+        let env = vars(&[
+            ("GOTRUE_RATE_LIMIT_OTP", "5/1m"),
+            ("RATE_LIMIT_VERIFY", "12"),
+            ("RATE_LIMIT_EMAIL_SENT", "3/0s"),
+        ]);
+        let env = env.prefixed("GOTRUE_");
+        let otp = rate(&env, "RATE_LIMIT_OTP", 300.0, 30.0).expect("events/duration");
+        assert_eq!((otp.events, otp.per), (5.0, 60.0));
+        let verify = rate(&env, "RATE_LIMIT_VERIFY", 300.0, 30.0).expect("events");
+        assert_eq!((verify.events, verify.per), (12.0, 300.0));
+        let e = rate(&env, "RATE_LIMIT_EMAIL_SENT", 3600.0, 30.0).expect_err("zero period");
+        assert_eq!(e.name, "RATE_LIMIT_EMAIL_SENT");
     }
 
     #[test]
