@@ -216,6 +216,10 @@ impl Cluster {
             "\n# bucketbase\nwal_level = logical\nmax_wal_senders = 10\nmax_replication_slots = 10\n\
              listen_addresses = '127.0.0.1'\nunix_socket_directories = ''\nmax_connections = 200\n",
         );
+        // As the `supabase/postgres` image the Supabase CLI runs: its `effective_cache_size`,
+        // and query ids in `EXPLAIN VERBOSE` (it preloads pg_stat_statements, which turns them
+        // on), which PostgREST's plan media type shows to postgrest-js.
+        conf.push_str("effective_cache_size = 128MB\ncompute_query_id = on\n");
         if self.config.ephemeral {
             conf.push_str("fsync = off\nsynchronous_commit = off\nfull_page_writes = off\n");
         }
