@@ -197,9 +197,14 @@ impl Keys {
         if let Some(text) = &config.jwks {
             let parsed: Value =
                 serde_json::from_str(text).map_err(|e| KeyConfigError::JwksJson(e.to_string()))?;
-            let list = match parsed.get("keys") {
-                Some(Value::Array(keys)) => keys.clone(),
-                _ => vec![parsed],
+            // A JWKS `{"keys": [...]}` (PostgREST's), a bare array of JWKs (GoTrue's
+            // `GOTRUE_JWT_KEYS`, the CLI's `signing_keys.json`), or one JWK.
+            let list = match parsed {
+                Value::Array(keys) => keys,
+                other => match other.get("keys") {
+                    Some(Value::Array(keys)) => keys.clone(),
+                    _ => vec![other],
+                },
             };
             for jwk in list {
                 if let Some(key) = public_key_from_jwk(&jwk)? {
@@ -592,6 +597,24 @@ mod tests {
         assert_eq!(
             k.opaque_role("sb_secret_other"),
             Err(KeyError::UnknownApiKey)
+        );
+    }
+
+    #[test]
+    fn reads_a_bare_array_of_jwks_as_gotrue_writes_them() {
+        let config = |jwks: &str| KeyConfig {
+            jwt_secret: SECRET.into(),
+            jwks: Some(jwks.into()),
+            ..Default::default()
+        };
+        assert!(Keys::new(config(r#"[{"kty":"oct","k":"c2VjcmV0"}]"#)).is_ok());
+        assert!(Keys::new(config(r#"{"keys":[{"kty":"oct","k":"c2VjcmV0"}]}"#)).is_ok());
+        assert_eq!(
+            Keys::new(config(r#"[{"kty":"RSA","kid":"a"}]"#)).err(),
+            Some(KeyConfigError::MissingField {
+                kid: Some("a".into()),
+                field: "n".into()
+            })
         );
     }
 
