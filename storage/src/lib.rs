@@ -1,13 +1,19 @@
-//! Supabase Storage (/storage/v1: buckets, objects, signed URLs, TUS uploads).
-//!
-//! Not implemented yet: this crate holds the service's public face (`Config`, `State`,
-//! `service`, `Error`) so the server composes it like the others, and every request answers
-//! `501` in the service's own error envelope (after reading its body) until the service lands.
+//! Supabase Storage (`/storage/v1`), as supabase/storage serves it. The bucket endpoints are
+//! built (`bucket`): list, get, create, update, empty and delete `storage.buckets` under the
+//! caller's role, so RLS decides. Objects, signed URLs, TUS uploads, the S3 protocol and image
+//! transforms are still to come (issue 12) and answer `501` in the service's own error envelope,
+//! after reading the request body.
 
-use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
+mod bucket;
+mod error;
+
+use axum::routing::{get, post};
 use axum::Router;
-use bucketbase_kit::{Env, EnvError, ServiceError};
+use bucketbase_caller::{HasKeys, Keys};
+use bucketbase_kit::{Env, EnvError};
+use bucketbase_sql::Db;
+
+pub use error::Error;
 
 /// Configuration of the service.
 #[derive(Debug, Clone, Default)]
@@ -21,47 +27,51 @@ impl Config {
 }
 
 /// Shared state of the service (cheap to clone).
-#[derive(Debug, Clone, Default)]
+#[derive(Clone)]
 pub struct State {
     /// The service configuration.
     pub config: std::sync::Arc<Config>,
+    db: Db,
+    keys: Keys,
 }
 
-/// Errors of the service, rendered in its upstream envelope.
-#[derive(Debug, thiserror::Error)]
-pub enum Error {
-    /// The endpoint exists upstream but is not implemented here yet.
-    #[error("not implemented yet")]
-    NotImplemented,
-}
-
-impl ServiceError for Error {
-    fn status(&self) -> StatusCode {
-        match self {
-            Error::NotImplemented => StatusCode::NOT_IMPLEMENTED,
+impl State {
+    /// The state over the server's pools and keys.
+    pub fn new(config: Config, db: Db, keys: Keys) -> Self {
+        Self {
+            config: config.into(),
+            db,
+            keys,
         }
     }
+}
 
-    fn code(&self) -> &str {
-        match self {
-            Error::NotImplemented => "NotImplemented",
-        }
-    }
-
-    fn body(&self) -> serde_json::Value {
-        serde_json::json!({"statusCode": self.status().as_u16().to_string(), "code": self.code(), "error": self.code(), "message": self.to_string()})
+impl std::fmt::Debug for State {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("State")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
     }
 }
 
-impl IntoResponse for Error {
-    fn into_response(self) -> Response {
-        bucketbase_kit::respond(&self)
+impl HasKeys for State {
+    fn keys(&self) -> &Keys {
+        &self.keys
     }
 }
 
 /// The router, mounted by the server under `/storage/v1`.
 pub fn router(state: State) -> Router {
-    Router::new().fallback(not_implemented).with_state(state)
+    Router::new()
+        .route("/bucket", get(bucket::list).post(bucket::create))
+        .route("/bucket/", get(bucket::list).post(bucket::create))
+        .route(
+            "/bucket/{id}",
+            get(bucket::get).put(bucket::update).delete(bucket::delete),
+        )
+        .route("/bucket/{id}/empty", post(bucket::empty))
+        .fallback(not_implemented)
+        .with_state(state)
 }
 
 /// The service as the server mounts it.

@@ -1,0 +1,387 @@
+//! The bucket endpoints of Supabase Storage (`src/http/routes/bucket/*.ts`): list, get, create,
+//! update, empty and delete `storage.buckets`. Every statement runs in the caller's
+//! [`RequestTx`], under their role and claims, so `storage.buckets`' RLS policies decide (by
+//! default only `service_role`, which bypasses RLS, sees or changes any bucket), as upstream's
+//! database layer does with the request's JWT.
+
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State as S};
+use axum::http::{HeaderMap, Method, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use bucketbase_caller::{Authenticated, Caller};
+use bucketbase_sql::request_tx::Access;
+use bucketbase_sql::RequestTx;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use crate::{Error, State};
+
+/// A bucket as upstream's API returns it, built by PostgreSQL (timestamps as JavaScript's
+/// `toISOString` writes them).
+const BUCKET_JSON: &str = "json_build_object('id', b.id, 'name', b.name, 'owner', coalesce(b.owner::text, b.owner_id, ''), \
+     'public', b.public, 'file_size_limit', b.file_size_limit, 'allowed_mime_types', b.allowed_mime_types, \
+     'created_at', to_char(b.created_at at time zone 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), \
+     'updated_at', to_char(b.updated_at at time zone 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), \
+     'type', b.type)::text";
+
+/// The transaction every bucket statement runs in.
+async fn begin(
+    state: &State,
+    caller: &Caller,
+    method: &Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+    access: Access,
+) -> Result<RequestTx, Error> {
+    let ctx = caller.request_context(method, uri.path(), headers, "storage, public".into());
+    RequestTx::begin(&state.db.request, ctx, access)
+        .await
+        .map_err(Error::db)
+}
+
+/// Lets this transaction delete rows of `storage.buckets` / `storage.objects`: their
+/// `protect_delete` triggers refuse deletes that do not come through the storage API, as
+/// upstream's do.
+async fn allow_delete(tx: &mut RequestTx) -> Result<(), Error> {
+    tx.query(
+        "select set_config('storage.allow_delete_query', 'true', true)",
+        &[],
+    )
+    .await
+    .map_err(Error::db)?;
+    Ok(())
+}
+
+/// The JSON body of a request, in upstream's envelope when it is not JSON.
+fn body<T: for<'de> Deserialize<'de>>(bytes: &[u8]) -> Result<T, Error> {
+    let text = if bytes.iter().all(u8::is_ascii_whitespace) {
+        &b"{}"[..]
+    } else {
+        bytes
+    };
+    serde_json::from_slice(text).map_err(|e| Error::InvalidRequest(format!("body {e}")))
+}
+
+/// Upstream's `isValidBucketName`: at most 100 characters of a safe set.
+fn valid_bucket_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.chars().count() <= 100
+        && name
+            .chars()
+            .all(|c| c.is_alphanumeric() || c == '_' || "!-.*'() &$@=;:+,?".contains(c))
+}
+
+/// `file_size_limit` as a number of bytes, or a string with a decimal unit (`"1.5GB"`,
+/// `"50mb"`, `"3B"`), as upstream's `parseFileSizeToBytes`.
+fn file_size_limit(value: &Value) -> Result<Option<i64>, Error> {
+    let invalid = || {
+        Error::InvalidRequest(
+            "Invalid file size format, hint: use 20GB / 20MB / 30KB / 3B".to_string(),
+        )
+    };
+    match value {
+        Value::Null => Ok(None),
+        Value::Number(n) => n
+            .as_i64()
+            .filter(|n| *n >= 0)
+            .or_else(|| {
+                n.as_f64()
+                    .filter(|f| *f >= 0.0 && *f < 9e18)
+                    .map(|f| f as i64)
+            })
+            .map(Some)
+            .ok_or_else(invalid),
+        Value::String(s) => {
+            let s = s.trim().to_ascii_lowercase();
+            let digits = s
+                .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+                .unwrap_or(s.len());
+            let number: f64 = s[..digits].parse().map_err(|_| invalid())?;
+            let factor = match s[digits..].trim() {
+                "b" => 1.0,
+                "kb" => 1e3,
+                "mb" => 1e6,
+                "gb" => 1e9,
+                _ => return Err(invalid()),
+            };
+            let bytes = number * factor;
+            if !(0.0..9e18).contains(&bytes) {
+                return Err(invalid());
+            }
+            Ok(Some(bytes as i64))
+        }
+        _ => Err(invalid()),
+    }
+}
+
+/// The query of `GET /bucket`.
+#[derive(Debug, Deserialize)]
+pub(crate) struct ListQuery {
+    limit: Option<i64>,
+    offset: Option<i64>,
+    #[serde(rename = "sortColumn")]
+    sort_column: Option<String>,
+    #[serde(rename = "sortOrder")]
+    sort_order: Option<String>,
+    search: Option<String>,
+}
+
+/// `GET /bucket`: the buckets the caller may see.
+pub(crate) async fn list(
+    S(state): S<State>,
+    caller: Authenticated<Error>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    Query(q): Query<ListQuery>,
+) -> Result<Response, Error> {
+    let caller = caller.into_inner();
+    let column = match q.sort_column.as_deref().unwrap_or("name") {
+        c @ ("id" | "name" | "created_at" | "updated_at") => c,
+        other => {
+            return Err(Error::InvalidRequest(format!(
+                "sortColumn must be one of id, name, created_at, updated_at, not {other}"
+            )))
+        }
+    };
+    let order = match q.sort_order.as_deref().unwrap_or("asc") {
+        o if o.eq_ignore_ascii_case("asc") => "asc",
+        o if o.eq_ignore_ascii_case("desc") => "desc",
+        other => {
+            return Err(Error::InvalidRequest(format!(
+                "sortOrder must be asc or desc, not {other}"
+            )))
+        }
+    };
+    let search = format!(
+        "%{}%",
+        q.search
+            .unwrap_or_default()
+            .replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_")
+    );
+    let limit = q.limit.filter(|l| *l >= 0);
+    let offset = q.offset.unwrap_or(0).max(0);
+    let sql = format!(
+        "select {BUCKET_JSON} from storage.buckets b where b.name ilike $1 \
+         order by b.{column} {order}, b.id limit $2 offset $3"
+    );
+    let tx = begin(&state, &caller, &method, &uri, &headers, Access::ReadOnly).await?;
+    let rows = tx
+        .query_and_commit(&sql, &[&search, &limit, &offset])
+        .await
+        .map_err(Error::db)?;
+    let buckets: Vec<Value> = rows
+        .iter()
+        .map(|r| serde_json::from_str(r.get::<_, &str>(0)).unwrap_or(Value::Null))
+        .collect();
+    Ok(Json(buckets).into_response())
+}
+
+/// `GET /bucket/{id}`.
+pub(crate) async fn get(
+    S(state): S<State>,
+    caller: Authenticated<Error>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Response, Error> {
+    let caller = caller.into_inner();
+    let sql = format!("select {BUCKET_JSON} from storage.buckets b where b.id = $1");
+    let tx = begin(&state, &caller, &method, &uri, &headers, Access::ReadOnly).await?;
+    let rows = tx.query_and_commit(&sql, &[&id]).await.map_err(Error::db)?;
+    let row = rows.first().ok_or(Error::NoSuchBucket)?;
+    let bucket: Value = serde_json::from_str(row.get::<_, &str>(0)).unwrap_or(Value::Null);
+    Ok(Json(bucket).into_response())
+}
+
+/// The body of `POST /bucket` and `PUT /bucket/{id}`.
+#[derive(Debug, Deserialize)]
+pub(crate) struct BucketBody {
+    id: Option<String>,
+    name: Option<String>,
+    public: Option<bool>,
+    #[serde(default)]
+    file_size_limit: Value,
+    allowed_mime_types: Option<Vec<String>>,
+    #[serde(rename = "type")]
+    kind: Option<String>,
+}
+
+/// `POST /bucket`: creates a bucket owned by the caller; answers `{"name": id}`.
+pub(crate) async fn create(
+    S(state): S<State>,
+    caller: Authenticated<Error>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    bytes: Bytes,
+) -> Result<Response, Error> {
+    let caller = caller.into_inner();
+    let b: BucketBody = body(&bytes)?;
+    let name =
+        b.name.clone().or_else(|| b.id.clone()).ok_or_else(|| {
+            Error::InvalidRequest("body must have required property 'name'".into())
+        })?;
+    let id = b.id.clone().unwrap_or_else(|| name.clone());
+    if !valid_bucket_name(&id) || !valid_bucket_name(&name) {
+        return Err(Error::InvalidBucketName);
+    }
+    match b.kind.as_deref().map(str::to_ascii_uppercase).as_deref() {
+        None | Some("STANDARD") => {}
+        Some(other) => {
+            return Err(Error::InvalidRequest(format!(
+                "bucket type {other} is not supported yet: only STANDARD buckets"
+            )))
+        }
+    }
+    let limit = file_size_limit(&b.file_size_limit)?;
+    let owner = caller.user_id().map(str::to_string);
+    let tx = begin(&state, &caller, &method, &uri, &headers, Access::ReadWrite).await?;
+    tx.query_and_commit(
+        "insert into storage.buckets (id, name, owner, owner_id, public, file_size_limit, allowed_mime_types) \
+         values ($1, $2, case when $3 ~* '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' then $3::uuid end, $3, $4, $5, $6)",
+        &[&id, &name, &owner, &b.public.unwrap_or(false), &limit, &b.allowed_mime_types],
+    )
+    .await
+    .map_err(Error::db)?;
+    Ok(Json(json!({"name": id})).into_response())
+}
+
+/// `PUT /bucket/{id}`: changes `public`, `file_size_limit` and `allowed_mime_types`.
+pub(crate) async fn update(
+    S(state): S<State>,
+    caller: Authenticated<Error>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    bytes: Bytes,
+) -> Result<Response, Error> {
+    let caller = caller.into_inner();
+    let b: BucketBody = body(&bytes)?;
+    let limit = file_size_limit(&b.file_size_limit)?;
+    // Upstream changes only what the body names.
+    let set_limit = !b.file_size_limit.is_null();
+    let tx = begin(&state, &caller, &method, &uri, &headers, Access::ReadWrite).await?;
+    let rows = tx
+        .query_and_commit(
+            "update storage.buckets set public = coalesce($2, public), \
+             file_size_limit = case when $3 then $4 else file_size_limit end, \
+             allowed_mime_types = case when $5 then $6 else allowed_mime_types end, \
+             updated_at = now() where id = $1 returning id",
+            &[
+                &id,
+                &b.public,
+                &set_limit,
+                &limit,
+                &b.allowed_mime_types.is_some(),
+                &b.allowed_mime_types,
+            ],
+        )
+        .await
+        .map_err(Error::db)?;
+    if rows.is_empty() {
+        return Err(Error::NoSuchBucket);
+    }
+    Ok(Json(json!({"message": "Successfully updated"})).into_response())
+}
+
+/// `POST /bucket/{id}/empty`: removes every object of the bucket the caller may delete.
+pub(crate) async fn empty(
+    S(state): S<State>,
+    caller: Authenticated<Error>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    bytes: Bytes,
+) -> Result<Response, Error> {
+    let caller = caller.into_inner();
+    let _: Value = body(&bytes)?;
+    let mut tx = begin(&state, &caller, &method, &uri, &headers, Access::ReadWrite).await?;
+    let found = tx
+        .query("select 1 from storage.buckets where id = $1", &[&id])
+        .await
+        .map_err(Error::db)?;
+    if found.is_empty() {
+        return Err(Error::NoSuchBucket);
+    }
+    // No object holds bytes yet (objects land with the object endpoints): the rows are all.
+    allow_delete(&mut tx).await?;
+    tx.query_and_commit("delete from storage.objects where bucket_id = $1", &[&id])
+        .await
+        .map_err(Error::db)?;
+    Ok(Json(json!({"message": "Successfully emptied"})).into_response())
+}
+
+/// `DELETE /bucket/{id}`: refused while the bucket holds objects.
+pub(crate) async fn delete(
+    S(state): S<State>,
+    caller: Authenticated<Error>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    bytes: Bytes,
+) -> Result<Response, Error> {
+    let caller = caller.into_inner();
+    let _: Value = body(&bytes)?;
+    let mut tx = begin(&state, &caller, &method, &uri, &headers, Access::ReadWrite).await?;
+    allow_delete(&mut tx).await?;
+    // `storage.objects` references its bucket, so a bucket that still holds objects cannot be
+    // deleted, whether or not the caller can see them.
+    let deleted = tx
+        .query_and_commit(
+            "delete from storage.buckets where id = $1 returning id",
+            &[&id],
+        )
+        .await
+        .map_err(|e| match e.as_db_error().map(|d| d.code().code()) {
+            Some("23503") => Error::BucketNotEmpty,
+            _ => Error::db(e),
+        })?;
+    if deleted.is_empty() {
+        return Err(Error::NoSuchBucket);
+    }
+    Ok(Json(json!({"message": "Successfully deleted"})).into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_size_limits_take_numbers_and_decimal_units() {
+        assert_eq!(file_size_limit(&json!(1000)).ok(), Some(Some(1000)));
+        assert_eq!(file_size_limit(&json!("1MB")).ok(), Some(Some(1_000_000)));
+        assert_eq!(file_size_limit(&json!("50mb")).ok(), Some(Some(50_000_000)));
+        assert_eq!(
+            file_size_limit(&json!("1.5GB")).ok(),
+            Some(Some(1_500_000_000))
+        );
+        assert_eq!(file_size_limit(&json!("3B")).ok(), Some(Some(3)));
+        assert_eq!(file_size_limit(&Value::Null).ok(), Some(None));
+        for bad in [
+            json!("lots"),
+            json!("5TB"),
+            json!(-1),
+            json!(true),
+            json!("1e30gb"),
+        ] {
+            assert!(file_size_limit(&bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn bucket_names_as_upstream_checks_them() {
+        assert!(valid_bucket_name("avatars"));
+        assert!(valid_bucket_name("my bucket (2).v1"));
+        assert!(!valid_bucket_name(""));
+        assert!(!valid_bucket_name("a/b"));
+        assert!(!valid_bucket_name(&"x".repeat(101)));
+    }
+}

@@ -1,0 +1,138 @@
+//! Supabase Storage's error envelope (`src/storage/errors.ts`, `renderError`): every error body
+//! has exactly `statusCode` (the logical status, as a string), `code`, `error` and `message`,
+//! and the HTTP status is 400 for every client error, whatever its logical status, 500 for an
+//! internal one. This is the service's one code table.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use bucketbase_caller::KeyError;
+use bucketbase_kit::ServiceError;
+use serde_json::json;
+
+/// Errors of the storage service, each with upstream's code, logical status and `error` text.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// `NoSuchBucket`: the bucket does not exist or the caller cannot see it.
+    #[error("Bucket not found")]
+    NoSuchBucket,
+    /// `BucketAlreadyExists`: a bucket with this id exists.
+    #[error("The resource already exists")]
+    BucketAlreadyExists,
+    /// `ResourceNotEmpty`: a bucket that still holds objects cannot be deleted.
+    #[error("The bucket you tried to delete is not empty")]
+    BucketNotEmpty,
+    /// `AccessDenied`: a bad token, or a policy that refused the statement.
+    #[error("{0}")]
+    AccessDenied(String),
+    /// `InvalidRequest`: the body or a parameter is not acceptable.
+    #[error("{0}")]
+    InvalidRequest(String),
+    /// `InvalidBucketName`.
+    #[error("Bucket name invalid")]
+    InvalidBucketName,
+    /// The endpoint exists upstream but is not implemented here yet.
+    #[error("not implemented yet")]
+    NotImplemented,
+    /// Anything that must not reach the client; the cause is logged by the kit's middleware.
+    #[error("Internal Server Error")]
+    Internal(String),
+}
+
+impl Error {
+    /// Upstream's logical status, `code` and `error` for this error.
+    fn parts(&self) -> (u16, &'static str, &'static str) {
+        match self {
+            Error::NoSuchBucket => (404, "NoSuchBucket", "Bucket not found"),
+            Error::BucketAlreadyExists => (409, "BucketAlreadyExists", "Duplicate"),
+            Error::BucketNotEmpty => (409, "ResourceNotEmpty", "InvalidRequest"),
+            Error::AccessDenied(_) => (403, "AccessDenied", "Unauthorized"),
+            Error::InvalidRequest(_) => (400, "InvalidRequest", "Bad Request"),
+            Error::InvalidBucketName => (400, "InvalidBucketName", "Invalid Input"),
+            Error::NotImplemented => (501, "NotImplemented", "NotImplemented"),
+            Error::Internal(_) => (500, "InternalError", "Internal"),
+        }
+    }
+
+    /// A database failure: a policy's refusal is `AccessDenied`, a duplicate id
+    /// `BucketAlreadyExists`, anything else internal.
+    pub(crate) fn db(e: bucketbase_sql::DbError) -> Self {
+        match e.as_db_error().map(|d| d.code().code()) {
+            Some("42501") => Error::AccessDenied(
+                e.as_db_error()
+                    .map(|d| d.message().to_string())
+                    .unwrap_or_default(),
+            ),
+            Some("23505") => Error::BucketAlreadyExists,
+            _ => Error::Internal(e.to_string()),
+        }
+    }
+}
+
+impl From<KeyError> for Error {
+    /// Token failures with the messages of the JWT library upstream uses.
+    fn from(e: KeyError) -> Self {
+        let message = match e {
+            KeyError::Expired => "jwt expired",
+            KeyError::Signature => "invalid signature",
+            KeyError::Missing | KeyError::Empty => "jwt must be provided",
+            KeyError::NotYetValid => "jwt not active",
+            KeyError::Audience => "jwt audience invalid",
+            KeyError::UnknownApiKey => "Invalid API key",
+            _ => "jwt malformed",
+        };
+        Error::AccessDenied(message.to_string())
+    }
+}
+
+impl ServiceError for Error {
+    fn status(&self) -> StatusCode {
+        match self {
+            Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            Error::NotImplemented => StatusCode::NOT_IMPLEMENTED,
+            _ => StatusCode::BAD_REQUEST,
+        }
+    }
+
+    fn code(&self) -> &str {
+        self.parts().1
+    }
+
+    fn body(&self) -> serde_json::Value {
+        let (status, code, error) = self.parts();
+        json!({"statusCode": status.to_string(), "code": code, "error": error, "message": self.to_string()})
+    }
+
+    fn internal_cause(&self) -> Option<String> {
+        match self {
+            Error::Internal(cause) => Some(format!("storage: {cause}")),
+            _ => None,
+        }
+    }
+}
+
+impl IntoResponse for Error {
+    fn into_response(self) -> Response {
+        bucketbase_kit::respond(&self)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn client_errors_are_http_400_with_the_logical_status_as_a_string() {
+        let e = Error::NoSuchBucket;
+        assert_eq!(e.status(), StatusCode::BAD_REQUEST);
+        assert_eq!(
+            e.body(),
+            json!({"statusCode": "404", "code": "NoSuchBucket", "error": "Bucket not found", "message": "Bucket not found"})
+        );
+        let e = Error::from(KeyError::Expired);
+        assert_eq!(e.body()["message"], "jwt expired");
+        assert_eq!(e.body()["statusCode"], "403");
+        let e = Error::Internal("relation storage.secret does not exist".into());
+        assert_eq!(e.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        assert!(!e.body().to_string().contains("secret"));
+    }
+}
