@@ -57,6 +57,8 @@ pub(crate) mod code {
     pub(crate) const CONFLICT: &str = "conflict";
     pub(crate) const MFA_FACTOR_NOT_FOUND: &str = "mfa_factor_not_found";
     pub(crate) const MFA_TOTP_ENROLL_NOT_ENABLED: &str = "mfa_totp_enroll_not_enabled";
+    pub(crate) const MFA_PHONE_ENROLL_NOT_ENABLED: &str = "mfa_phone_enroll_not_enabled";
+    pub(crate) const MFA_WEBAUTHN_ENROLL_NOT_ENABLED: &str = "mfa_webauthn_enroll_not_enabled";
     pub(crate) const MANUAL_LINKING_DISABLED: &str = "manual_linking_disabled";
     pub(crate) const SSO_PROVIDER_NOT_FOUND: &str = "sso_provider_not_found";
     pub(crate) const SAML_PROVIDER_DISABLED: &str = "saml_provider_disabled";

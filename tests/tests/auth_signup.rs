@@ -393,6 +393,45 @@ async fn disabled_features_answer_as_gotrue() {
         .await;
     assert_eq!(enroll.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(enroll.body["code"], "mfa_totp_enroll_not_enabled");
+    // Each factor type answers its own "disabled", as GoTrue's EnrollFactor.
+    for (kind, code, message) in [
+        (
+            "phone",
+            "mfa_phone_enroll_not_enabled",
+            "MFA enroll is disabled for Phone",
+        ),
+        (
+            "webauthn",
+            "mfa_webauthn_enroll_not_enabled",
+            "MFA enroll is disabled for WebAuthn",
+        ),
+    ] {
+        let r = ctx
+            .call(
+                Method::POST,
+                "/factors",
+                Some(access),
+                Some(json!({"factor_type": kind})),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{kind}");
+        assert_eq!(
+            (r.body["code"].as_str(), r.body["message"].as_str()),
+            (Some(code), Some(message)),
+            "{}",
+            r.body
+        );
+    }
+    let r = ctx
+        .call(
+            Method::POST,
+            "/factors",
+            Some(access),
+            Some(json!({"factor_type": "carrier pigeon"})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert_eq!(r.body["code"], "validation_failed");
 
     // id_token: a provider GoTrue knows is "not enabled", any other is not allowed.
     let google = ctx

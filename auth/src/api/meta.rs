@@ -85,6 +85,33 @@ pub(crate) async fn mfa_disabled(S(state): S<State>, headers: HeaderMap) -> Resu
     ))
 }
 
+/// `POST /factors`: enrolment is off for every factor type, answered per type as GoTrue's
+/// `EnrollFactor` does (after authenticating the caller).
+pub(crate) async fn enroll_disabled(
+    S(state): S<State>,
+    headers: HeaderMap,
+    bytes: axum::body::Bytes,
+) -> Result<Response> {
+    let mut tx = ServiceTx::read(&state.db().admin).await?;
+    authenticate_user(&state, &headers, &mut tx).await?;
+    let body: serde_json::Value = crate::request::parse_body(&bytes)?;
+    let (code, kind) = match body.get("factor_type").and_then(serde_json::Value::as_str) {
+        Some("totp") => (code::MFA_TOTP_ENROLL_NOT_ENABLED, "TOTP"),
+        Some("phone") => (code::MFA_PHONE_ENROLL_NOT_ENABLED, "Phone"),
+        Some("webauthn") => (code::MFA_WEBAUTHN_ENROLL_NOT_ENABLED, "WebAuthn"),
+        _ => {
+            return Err(Error::bad_request(
+                code::VALIDATION_FAILED,
+                "factor_type needs to be totp, phone, or webauthn",
+            ))
+        }
+    };
+    Err(Error::unprocessable(
+        code,
+        format!("MFA enroll is disabled for {kind}"),
+    ))
+}
+
 /// `/user/identities…`: manual linking is disabled.
 pub(crate) async fn linking_disabled() -> Result<Response> {
     Err(Error::not_found(

@@ -47,7 +47,7 @@ pub(crate) fn router(state: State) -> Router {
         )
         .route("/admin/users/{user_id}/factors", get(admin::list_factors))
         .route("/admin/generate_link", post(generate_link::generate_link))
-        .route("/factors", post(meta::mfa_disabled))
+        .route("/factors", post(meta::enroll_disabled))
         .route("/factors/{*rest}", axum::routing::any(meta::mfa_disabled))
         .route("/user/identities/authorize", get(meta::linking_disabled))
         .route(
