@@ -5,17 +5,16 @@
 //! database layer does with the request's JWT.
 
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State as S};
-use axum::http::{HeaderMap, Method, Uri};
+use axum::extract::{Path, Query};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use bucketbase_caller::{Authenticated, Caller};
 use bucketbase_sql::request_tx::Access;
 use bucketbase_sql::RequestTx;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use crate::{Error, State};
+use crate::request::StorageRequest;
+use crate::Error;
 
 /// A bucket as upstream's API returns it, built by PostgreSQL (timestamps as JavaScript's
 /// `toISOString` writes them).
@@ -24,21 +23,6 @@ const BUCKET_JSON: &str = "json_build_object('id', b.id, 'name', b.name, 'owner'
      'created_at', to_char(b.created_at at time zone 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), \
      'updated_at', to_char(b.updated_at at time zone 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), \
      'type', b.type)::text";
-
-/// The transaction every bucket statement runs in.
-async fn begin(
-    state: &State,
-    caller: &Caller,
-    method: &Method,
-    uri: &Uri,
-    headers: &HeaderMap,
-    access: Access,
-) -> Result<RequestTx, Error> {
-    let ctx = caller.request_context(method, uri.path(), headers, "storage, public".into());
-    RequestTx::begin(&state.db.request, ctx, access)
-        .await
-        .map_err(Error::db)
-}
 
 /// Lets this transaction delete rows of `storage.buckets` / `storage.objects`: their
 /// `protect_delete` triggers refuse deletes that do not come through the storage API, as
@@ -129,14 +113,9 @@ pub(crate) struct ListQuery {
 
 /// `GET /bucket`: the buckets the caller may see.
 pub(crate) async fn list(
-    S(state): S<State>,
-    caller: Authenticated<Error>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
+    req: StorageRequest,
     Query(q): Query<ListQuery>,
 ) -> Result<Response, Error> {
-    let caller = caller.into_inner();
     let column = match q.sort_column.as_deref().unwrap_or("name") {
         c @ ("id" | "name" | "created_at" | "updated_at") => c,
         other => {
@@ -168,7 +147,7 @@ pub(crate) async fn list(
         "select {BUCKET_JSON} from storage.buckets b where b.name ilike $1 \
          order by b.{column} {order}, b.id limit $2 offset $3"
     );
-    let tx = begin(&state, &caller, &method, &uri, &headers, Access::ReadOnly).await?;
+    let tx = req.begin(Access::ReadOnly).await?;
     let rows = tx
         .query_and_commit(&sql, &[&search, &limit, &offset])
         .await
@@ -181,17 +160,9 @@ pub(crate) async fn list(
 }
 
 /// `GET /bucket/{id}`.
-pub(crate) async fn get(
-    S(state): S<State>,
-    caller: Authenticated<Error>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-) -> Result<Response, Error> {
-    let caller = caller.into_inner();
+pub(crate) async fn get(req: StorageRequest, Path(id): Path<String>) -> Result<Response, Error> {
     let sql = format!("select {BUCKET_JSON} from storage.buckets b where b.id = $1");
-    let tx = begin(&state, &caller, &method, &uri, &headers, Access::ReadOnly).await?;
+    let tx = req.begin(Access::ReadOnly).await?;
     let rows = tx.query_and_commit(&sql, &[&id]).await.map_err(Error::db)?;
     let row = rows.first().ok_or(Error::NoSuchBucket)?;
     let bucket: Value = serde_json::from_str(row.get::<_, &str>(0)).unwrap_or(Value::Null);
@@ -212,15 +183,7 @@ pub(crate) struct BucketBody {
 }
 
 /// `POST /bucket`: creates a bucket owned by the caller; answers `{"name": id}`.
-pub(crate) async fn create(
-    S(state): S<State>,
-    caller: Authenticated<Error>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    bytes: Bytes,
-) -> Result<Response, Error> {
-    let caller = caller.into_inner();
+pub(crate) async fn create(req: StorageRequest, bytes: Bytes) -> Result<Response, Error> {
     let b: BucketBody = body(&bytes)?;
     let name =
         b.name.clone().or_else(|| b.id.clone()).ok_or_else(|| {
@@ -239,8 +202,8 @@ pub(crate) async fn create(
         }
     }
     let limit = file_size_limit(&b.file_size_limit)?;
-    let owner = caller.user_id().map(str::to_string);
-    let tx = begin(&state, &caller, &method, &uri, &headers, Access::ReadWrite).await?;
+    let owner = req.caller.user_id().map(str::to_string);
+    let tx = req.begin(Access::ReadWrite).await?;
     tx.query_and_commit(
         "insert into storage.buckets (id, name, owner, owner_id, public, file_size_limit, allowed_mime_types) \
          values ($1, $2, case when $3 ~* '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' then $3::uuid end, $3, $4, $5, $6)",
@@ -253,20 +216,15 @@ pub(crate) async fn create(
 
 /// `PUT /bucket/{id}`: changes `public`, `file_size_limit` and `allowed_mime_types`.
 pub(crate) async fn update(
-    S(state): S<State>,
-    caller: Authenticated<Error>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
+    req: StorageRequest,
     Path(id): Path<String>,
     bytes: Bytes,
 ) -> Result<Response, Error> {
-    let caller = caller.into_inner();
     let b: BucketBody = body(&bytes)?;
     let limit = file_size_limit(&b.file_size_limit)?;
     // Upstream changes only what the body names.
     let set_limit = !b.file_size_limit.is_null();
-    let tx = begin(&state, &caller, &method, &uri, &headers, Access::ReadWrite).await?;
+    let tx = req.begin(Access::ReadWrite).await?;
     let rows = tx
         .query_and_commit(
             "update storage.buckets set public = coalesce($2, public), \
@@ -292,17 +250,12 @@ pub(crate) async fn update(
 
 /// `POST /bucket/{id}/empty`: removes every object of the bucket the caller may delete.
 pub(crate) async fn empty(
-    S(state): S<State>,
-    caller: Authenticated<Error>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
+    req: StorageRequest,
     Path(id): Path<String>,
     bytes: Bytes,
 ) -> Result<Response, Error> {
-    let caller = caller.into_inner();
     let _: Value = body(&bytes)?;
-    let mut tx = begin(&state, &caller, &method, &uri, &headers, Access::ReadWrite).await?;
+    let mut tx = req.begin(Access::ReadWrite).await?;
     let found = tx
         .query("select 1 from storage.buckets where id = $1", &[&id])
         .await
@@ -320,17 +273,12 @@ pub(crate) async fn empty(
 
 /// `DELETE /bucket/{id}`: refused while the bucket holds objects.
 pub(crate) async fn delete(
-    S(state): S<State>,
-    caller: Authenticated<Error>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
+    req: StorageRequest,
     Path(id): Path<String>,
     bytes: Bytes,
 ) -> Result<Response, Error> {
-    let caller = caller.into_inner();
     let _: Value = body(&bytes)?;
-    let mut tx = begin(&state, &caller, &method, &uri, &headers, Access::ReadWrite).await?;
+    let mut tx = req.begin(Access::ReadWrite).await?;
     allow_delete(&mut tx).await?;
     // `storage.objects` references its bucket, so a bucket that still holds objects cannot be
     // deleted, whether or not the caller can see them.

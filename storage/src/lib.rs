@@ -6,6 +6,7 @@
 
 mod bucket;
 mod error;
+mod request;
 
 use axum::routing::{get, post};
 use axum::Router;
