@@ -201,6 +201,7 @@ async fn serve_after_migrate_logs_in_with_a_password_and_keeps_mail_links_out_of
     })
     .await
     .expect("cluster");
+    let _stop = StopOnDrop(&cluster, dir.clone());
     cluster.init_if_needed().await.expect("initdb");
     cluster.start().await.expect("start");
     let db_url = cluster.url("postgres");
@@ -296,6 +297,15 @@ async fn serve_after_migrate_logs_in_with_a_password_and_keeps_mail_links_out_of
         "{err}"
     );
     assert_eq!(err.trim().lines().count(), 1, "one line: {err}");
-    cluster.stop_blocking();
-    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Stops a test's own cluster and removes its directory however the test ends (a failed
+/// assertion included), so a failing run leaves no PostgreSQL behind.
+struct StopOnDrop<'a>(&'a Cluster, std::path::PathBuf);
+
+impl Drop for StopOnDrop<'_> {
+    fn drop(&mut self) {
+        self.0.stop_blocking();
+        let _ = std::fs::remove_dir_all(&self.1);
+    }
 }

@@ -570,6 +570,7 @@ async fn a_database_outage_is_answered_at_once_without_a_reconnect_storm_and_rec
     })
     .await
     .expect("cluster");
+    let _stop = StopOnDrop(&cluster, dir.clone());
     cluster.init_if_needed().await.expect("initdb");
     cluster.start().await.expect("start");
     let db_url = cluster.url("postgres");
@@ -689,8 +690,6 @@ async fn a_database_outage_is_answered_at_once_without_a_reconnect_storm_and_rec
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert_eq!(get("/health").await.status, 200);
-    cluster.stop_blocking();
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// Grants the API roles the fixture table (the migrations ran after it was created).
@@ -747,4 +746,15 @@ async fn admin_pagination_numbers_past_i64_page_past_every_user_instead_of_overf
     )
     .await;
     assert_eq!(r.status, 400, "{}", r.text);
+}
+
+/// Stops a test's own cluster and removes its directory however the test ends (a failed
+/// assertion included), so a failing run leaves no PostgreSQL behind.
+struct StopOnDrop<'a>(&'a Cluster, std::path::PathBuf);
+
+impl Drop for StopOnDrop<'_> {
+    fn drop(&mut self) {
+        self.0.stop_blocking();
+        let _ = std::fs::remove_dir_all(&self.1);
+    }
 }
