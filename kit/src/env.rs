@@ -55,6 +55,16 @@ impl Env {
         }
     }
 
+    /// The reader over `(name, value)` pairs (tests, and callers with a fixed set).
+    pub fn from_pairs(pairs: &[(&str, &str)]) -> Self {
+        Self::new(
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        )
+    }
+
     /// The reader over this process's environment.
     pub fn from_process() -> Self {
         Self::new(std::env::vars().collect())
@@ -220,18 +230,9 @@ pub fn parse_duration(text: &str) -> Option<Duration> {
 mod tests {
     use super::*;
 
-    fn env(pairs: &[(&str, &str)]) -> Env {
-        Env::new(
-            pairs
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect(),
-        )
-    }
-
     #[test]
     fn reads_aliases_prefixes_and_typed_values_with_errors_that_name_the_variable() {
-        let e = env(&[
+        let e = Env::from_pairs(&[
             ("GOTRUE_SMTP_PORT", "2525"),
             ("SMTP_PORT", "25"),
             ("PGRST_DB_POOL", "7"),

@@ -236,15 +236,11 @@ mod config_tests {
             ("PGRST_DB_MAX_ROWS", "50"),
             ("PGRST_DB_PLAN_ENABLED", "true"),
         ];
-        let env = Env::new(
-            vars.iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect(),
-        );
+        let env = Env::from_pairs(&vars);
         let c = Config::from_env(&env).expect("config");
         assert_eq!(c.schemas, vec!["api", "public"]);
         assert_eq!((c.max_rows, c.plan_enabled), (Some(50), true));
-        let bad = Env::new([("PGRST_DB_MAX_ROWS".to_string(), "lots".to_string())].into());
+        let bad = Env::from_pairs(&[("PGRST_DB_MAX_ROWS", "lots")]);
         assert!(Config::from_env(&bad).is_err());
     }
 }
