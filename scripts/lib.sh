@@ -119,3 +119,20 @@ ensure_node() {
     fi
     note "node $(node --version), npm $(npm --version)"
 }
+
+# A real S3 server for the storage tests: moto's server, from PyPI, in a venv under target/.
+# Exports BUCKETBASE_MOTO_SERVER (the moto_server executable) for the test harness.
+ensure_moto() {
+    local venv="${CARGO_TARGET_DIR:-target}/tools/moto-venv"
+    case "$venv" in /*) ;; *) venv="$PWD/$venv" ;; esac
+    local want="moto[server]==5.2.5"
+    if [ ! -x "$venv/bin/moto_server" ] || [ "$(cat "$venv/.bucketbase-want" 2>/dev/null)" != "$want" ]; then
+        note "installing $want into $venv"
+        rm -rf "$venv"
+        python3 -m venv "$venv" >&2
+        "$venv/bin/python" -m pip install -q --disable-pip-version-check "$want" >&2
+        printf '%s\n' "$want" >"$venv/.bucketbase-want"
+    fi
+    export BUCKETBASE_MOTO_SERVER="$venv/bin/moto_server"
+    note "moto: $("$venv/bin/python" -c 'import moto; print(moto.__version__)')"
+}

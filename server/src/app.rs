@@ -195,11 +195,10 @@ impl Application {
             bucketbase_realtime::service(bucketbase_realtime::State {
                 config: services.realtime.into(),
             }),
-            bucketbase_storage::service(bucketbase_storage::State::new(
-                services.storage,
-                db.clone(),
-                keys.clone(),
-            )),
+            bucketbase_storage::service(
+                bucketbase_storage::State::new(services.storage, db.clone(), keys.clone())
+                    .map_err(anyhow::Error::msg)?,
+            ),
             bucketbase_functions::service(bucketbase_functions::State {
                 config: services.functions.into(),
             }),

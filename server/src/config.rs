@@ -180,7 +180,7 @@ impl ServiceConfigs {
                 config.jwt_expiry,
             )?,
             realtime: bucketbase_realtime::Config::from_env(env)?,
-            storage: bucketbase_storage::Config::from_env(env)?,
+            storage: bucketbase_storage::Config::from_env(env, &config.data_dir)?,
             functions: bucketbase_functions::Config::from_env(env)?,
         })
     }

@@ -263,11 +263,21 @@ pub(crate) async fn empty(
     if found.is_empty() {
         return Err(Error::NoSuchBucket);
     }
-    // No object holds bytes yet (objects land with the object endpoints): the rows are all.
     allow_delete(&mut tx).await?;
-    tx.query_and_commit("delete from storage.objects where bucket_id = $1", &[&id])
+    let rows = tx
+        .query_and_commit(
+            "delete from storage.objects where bucket_id = $1 returning name, coalesce(version, '')",
+            &[&id],
+        )
         .await
         .map_err(Error::db)?;
+    // The bytes go once the rows are gone.
+    let store = req.state.store.clone();
+    store.remove_later(
+        rows.iter()
+            .map(|r| crate::store::Store::key(&id, r.get(0), r.get(1)))
+            .collect(),
+    );
     Ok(Json(json!({"message": "Successfully emptied"})).into_response())
 }
 

@@ -30,6 +30,43 @@ pub enum Error {
     /// `InvalidBucketName`.
     #[error("Bucket name invalid")]
     InvalidBucketName,
+    /// `NoSuchKey`: the object does not exist or the caller cannot see it.
+    #[error("Object not found")]
+    NoSuchKey,
+    /// `KeyAlreadyExists`: an upload or copy without upsert onto an existing object.
+    #[error("The resource already exists")]
+    KeyAlreadyExists,
+    /// `ResourceAlreadyExists`: a move onto an existing object.
+    #[error("The resource already exists")]
+    ResourceAlreadyExists,
+    /// `EntityTooLarge`: the body passed the bucket's or the server's size limit.
+    #[error("The object exceeded the maximum allowed size")]
+    EntityTooLarge,
+    /// `InvalidMimeType`: the bucket does not accept this content type.
+    #[error("mime type {0} is not supported")]
+    InvalidMimeType(String),
+    /// `InvalidKey`: an object name upstream refuses (or a path trick).
+    #[error("Invalid key: {0}")]
+    InvalidKey(String),
+    /// `InvalidJWT`: a signed URL's token that is malformed, badly signed or expired.
+    #[error("{0}")]
+    InvalidJwt(String),
+    /// `InvalidSignature`: a signed URL's token for another object or purpose.
+    #[error("{0}")]
+    InvalidSignature(String),
+    /// `MissingParameter`.
+    #[error("Missing Required Parameter {0}")]
+    MissingParameter(&'static str),
+    /// `InvalidRange`: a `Range` outside the object (HTTP 416).
+    #[error("invalid range provided")]
+    InvalidRange {
+        /// The object's size, for `Content-Range: bytes */size`.
+        size: u64,
+    },
+    /// The request body failed while it was read (a client that went away, a truncated
+    /// multipart body).
+    #[error("{0}")]
+    BodyFailed(String),
     /// The endpoint exists upstream but is not implemented here yet.
     #[error("not implemented yet")]
     NotImplemented,
@@ -48,6 +85,17 @@ impl Error {
             Error::AccessDenied(_) => (403, "AccessDenied", "Unauthorized"),
             Error::InvalidRequest(_) => (400, "InvalidRequest", "Bad Request"),
             Error::InvalidBucketName => (400, "InvalidBucketName", "Invalid Input"),
+            Error::NoSuchKey => (404, "NoSuchKey", "not_found"),
+            Error::KeyAlreadyExists => (409, "KeyAlreadyExists", "Duplicate"),
+            Error::ResourceAlreadyExists => (409, "ResourceAlreadyExists", "Duplicate"),
+            Error::EntityTooLarge => (413, "EntityTooLarge", "Payload too large"),
+            Error::InvalidMimeType(_) => (415, "InvalidMimeType", "invalid_mime_type"),
+            Error::InvalidKey(_) => (400, "InvalidKey", "InvalidKey"),
+            Error::InvalidJwt(_) => (400, "InvalidJWT", "InvalidJWT"),
+            Error::InvalidSignature(_) => (400, "InvalidSignature", "InvalidSignature"),
+            Error::MissingParameter(_) => (400, "MissingParameter", "MissingParameter"),
+            Error::InvalidRange { .. } => (416, "InvalidRange", "invalid_range"),
+            Error::BodyFailed(_) => (400, "InvalidRequest", "Bad Request"),
             Error::NotImplemented => (501, "NotImplemented", "NotImplemented"),
             Error::Internal(_) => (500, "InternalError", "Internal"),
         }
@@ -65,6 +113,30 @@ impl Error {
             Some("23505") => Error::BucketAlreadyExists,
             _ => Error::Internal(e.to_string()),
         }
+    }
+
+    /// A database failure while writing `storage.objects`: a policy's refusal is upstream's
+    /// `AccessDenied` "new row violates row-level security policy", a duplicate name
+    /// `KeyAlreadyExists`, a missing bucket `NoSuchBucket`.
+    pub(crate) fn object_write(e: bucketbase_sql::DbError) -> Self {
+        match e.as_db_error().map(|d| d.code().code()) {
+            Some("42501") => {
+                let message = e.as_db_error().map(|d| d.message()).unwrap_or_default();
+                if message.starts_with("new row violates row-level security policy") {
+                    Error::AccessDenied("new row violates row-level security policy".into())
+                } else {
+                    Error::AccessDenied(message.to_string())
+                }
+            }
+            Some("23505") => Error::KeyAlreadyExists,
+            Some("23503") => Error::NoSuchBucket,
+            _ => Error::db(e),
+        }
+    }
+
+    /// A request body that failed while it was read.
+    pub(crate) fn body(e: impl std::fmt::Display) -> Self {
+        Error::BodyFailed(format!("the request body could not be read: {e}"))
     }
 }
 
@@ -89,6 +161,7 @@ impl ServiceError for Error {
         match self {
             Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
             Error::NotImplemented => StatusCode::NOT_IMPLEMENTED,
+            Error::InvalidRange { .. } => StatusCode::RANGE_NOT_SATISFIABLE,
             _ => StatusCode::BAD_REQUEST,
         }
     }
@@ -112,7 +185,14 @@ impl ServiceError for Error {
 
 impl IntoResponse for Error {
     fn into_response(self) -> Response {
-        bucketbase_kit::respond(&self)
+        let mut res = bucketbase_kit::respond(&self);
+        if let Error::InvalidRange { size } = self {
+            if let Ok(v) = axum::http::HeaderValue::from_str(&format!("bytes */{size}")) {
+                res.headers_mut()
+                    .insert(axum::http::header::CONTENT_RANGE, v);
+            }
+        }
+        res
     }
 }
 

@@ -13,7 +13,7 @@ use bucketbase_sql::RequestTx;
 
 use crate::{Error, State};
 
-/// An authenticated storage request.
+/// A storage request: who asks, and what the database sees of the request.
 pub(crate) struct StorageRequest {
     pub(crate) state: State,
     pub(crate) caller: Caller,
@@ -42,7 +42,53 @@ impl FromRequestParts<State> for StorageRequest {
     }
 }
 
+/// A request on a route that needs no token (public objects, signed URLs): its statements run
+/// as `service_role` once the route has checked what it must (the bucket is public, the
+/// token signs this object), as upstream runs them as its superuser.
+pub(crate) struct Unauthenticated(pub(crate) StorageRequest);
+
+impl FromRequestParts<State> for Unauthenticated {
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, state: &State) -> Result<Self, Error> {
+        Ok(Self(StorageRequest {
+            state: state.clone(),
+            caller: service_caller(),
+            method: parts.method.clone(),
+            path: parts.uri.path().to_string(),
+            headers: parts.headers.clone(),
+        }))
+    }
+}
+
+/// The `service_role`, which bypasses RLS.
+fn service_caller() -> Caller {
+    Caller {
+        role: "service_role".into(),
+        claims: serde_json::json!({"role": "service_role"}),
+        source: bucketbase_caller::KeySource::None,
+        token: None,
+    }
+}
+
 impl StorageRequest {
+    /// The same request, run as `service_role` (bucket limits, writes after a signed upload
+    /// token was checked).
+    pub(crate) fn as_service(&self) -> StorageRequest {
+        StorageRequest {
+            state: self.state.clone(),
+            caller: service_caller(),
+            method: self.method.clone(),
+            path: self.path.clone(),
+            headers: self.headers.clone(),
+        }
+    }
+
+    /// The request's headers.
+    pub(crate) fn headers(&self) -> &HeaderMap {
+        &self.headers
+    }
+
     /// The caller's transaction (nothing is sent before its first statement).
     pub(crate) async fn begin(&self, access: Access) -> Result<RequestTx, Error> {
         let ctx = self.caller.request_context(

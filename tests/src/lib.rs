@@ -178,6 +178,17 @@ pub struct TestApp {
     pub http: reqwest::Client,
     /// The server's REST state, whose schema cache [`TestApp::reload_schema`] reloads.
     rest: bucketbase_rest::State,
+    /// The file backend's directory (a fresh temporary one unless the test set
+    /// `FILE_STORAGE_BACKEND_PATH`); removed when the app is dropped.
+    pub storage_dir: PathBuf,
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if self.storage_dir.starts_with(std::env::temp_dir()) {
+            let _ = std::fs::remove_dir_all(&self.storage_dir);
+        }
+    }
 }
 
 /// How a [`TestApp`] is set up: fixture SQL to run before the server starts (so the schema
@@ -225,6 +236,19 @@ impl TestAppBuilder {
         env.insert("BUCKETBASE_DB_POOL".into(), "4".into());
         env.entry("BUCKETBASE_PLATFORM".into())
             .or_insert_with(|| "true".into());
+        let storage_dir = PathBuf::from(
+            env.entry("FILE_STORAGE_BACKEND_PATH".into())
+                .or_insert_with(|| {
+                    std::env::temp_dir()
+                        .join(format!(
+                            "bucketbase-storage-{}",
+                            uuid::Uuid::new_v4().simple()
+                        ))
+                        .display()
+                        .to_string()
+                })
+                .clone(),
+        );
         let config = bucketbase_server::Config::from_vars(env)?;
         let listener = bucketbase_server::app::bind("127.0.0.1", 0).await?;
         let app =
@@ -242,6 +266,7 @@ impl TestAppBuilder {
             keys: handles.keys,
             http: reqwest::Client::new(),
             rest: handles.rest,
+            storage_dir,
         })
     }
 }
@@ -579,4 +604,113 @@ impl Reply {
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers.get(name).and_then(|v| v.to_str().ok())
     }
+}
+
+/// A real S3 server for the storage tests: moto's server (`moto_server`, installed by
+/// `scripts/lib.sh`'s `ensure_moto`, found through `BUCKETBASE_MOTO_SERVER` or under
+/// `target/tools/moto-venv`), on a free port, with one bucket. Stopped on drop.
+pub struct S3Server {
+    /// `http://127.0.0.1:<port>`.
+    pub endpoint: String,
+    /// The bucket the server's objects go to.
+    pub bucket: String,
+    child: std::process::Child,
+}
+
+impl S3Server {
+    /// Starts moto and creates a bucket.
+    pub async fn start() -> anyhow::Result<Self> {
+        let exe = std::env::var("BUCKETBASE_MOTO_SERVER")
+            .map(PathBuf::from)
+            .unwrap_or_else(|_| {
+                PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+                    .join("../target/tools/moto-venv/bin/moto_server")
+            });
+        anyhow::ensure!(
+            exe.exists(),
+            "{} not found: run ./scripts/test (its ensure_moto installs moto from PyPI)",
+            exe.display()
+        );
+        let port = free_port();
+        let child = std::process::Command::new(&exe)
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .with_context(|| format!("starting {}", exe.display()))?;
+        let server = Self {
+            endpoint: format!("http://127.0.0.1:{port}"),
+            bucket: format!("bb-{}", uuid::Uuid::new_v4().simple()),
+            child,
+        };
+        let http = reqwest::Client::new();
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
+        loop {
+            match http
+                .put(format!("{}/{}", server.endpoint, server.bucket))
+                .send()
+                .await
+            {
+                Ok(r) if r.status().is_success() => return Ok(server),
+                Ok(r) => anyhow::bail!("moto refused to create a bucket: {}", r.status()),
+                Err(_) if tokio::time::Instant::now() < deadline => {
+                    tokio::time::sleep(std::time::Duration::from_millis(100)).await
+                }
+                Err(e) => anyhow::bail!("moto did not start within 30 s: {e}"),
+            }
+        }
+    }
+
+    /// The server environment that puts objects in this bucket.
+    pub fn env(&self) -> HashMap<String, String> {
+        HashMap::from([
+            ("STORAGE_BACKEND".to_string(), "s3".to_string()),
+            ("GLOBAL_S3_BUCKET".to_string(), self.bucket.clone()),
+            ("GLOBAL_S3_ENDPOINT".to_string(), self.endpoint.clone()),
+            ("GLOBAL_S3_FORCE_PATH_STYLE".to_string(), "true".to_string()),
+            ("REGION".to_string(), "us-east-1".to_string()),
+            ("AWS_ACCESS_KEY_ID".to_string(), "testing".to_string()),
+            ("AWS_SECRET_ACCESS_KEY".to_string(), "testing".to_string()),
+        ])
+    }
+
+    /// Every key in the bucket (ListObjectsV2, up to 1000).
+    pub async fn keys(&self) -> anyhow::Result<Vec<String>> {
+        let xml = reqwest::Client::new()
+            .get(format!("{}/{}?list-type=2", self.endpoint, self.bucket))
+            .send()
+            .await?
+            .text()
+            .await?;
+        Ok(xml
+            .split("<Key>")
+            .skip(1)
+            .filter_map(|s| s.split_once("</Key>").map(|(k, _)| k.to_string()))
+            .collect())
+    }
+}
+
+impl Drop for S3Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Every file under `dir`, as paths relative to it (for "nothing left behind" checks).
+pub fn files_under(dir: &std::path::Path) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if let Ok(rel) = path.strip_prefix(dir) {
+                out.push(rel.display().to_string());
+            }
+        }
+    }
+    out.sort();
+    out
 }
