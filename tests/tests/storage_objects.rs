@@ -852,10 +852,10 @@ fn futures_stream(
 async fn public_and_signed_urls() {
     let h = Harness::start(false, &[FOLDER_POLICIES]).await;
     let key = h.app.service_role_key.clone();
-    h.bucket("avatars", json!({"public": true})).await;
+    h.bucket("pubpics", json!({"public": true})).await;
     h.bucket("media", json!({})).await;
     assert_eq!(
-        h.upload("avatars/a.png", &key, pattern(64), "image/png")
+        h.upload("pubpics/a.png", &key, pattern(64), "image/png")
             .await
             .status,
         200
@@ -871,7 +871,7 @@ async fn public_and_signed_urls() {
     let client = reqwest::Client::new();
     let (status, headers, body) = bytes(
         client
-            .get(h.url("/object/public/avatars/a.png?download=me%20.png"))
+            .get(h.url("/object/public/pubpics/a.png?download=me%20.png"))
             .send()
             .await
             .expect("public"),
@@ -919,7 +919,7 @@ async fn public_and_signed_urls() {
     let token = signed.split("token=").nth(1).expect("token");
     let r = Reply::read(
         client
-            .get(h.url(&format!("/object/sign/avatars/a.png?token={token}")))
+            .get(h.url(&format!("/object/sign/pubpics/a.png?token={token}")))
             .send()
             .await
             .expect("other"),
