@@ -143,6 +143,7 @@ impl Caller {
             path: path.to_string(),
             headers: request_headers_json(headers),
             search_path,
+            local_setting: None,
         }
     }
 }
@@ -269,6 +270,7 @@ mod tests {
             path,
             headers,
             search_path,
+            ..
         } = c.request_context(&http::Method::PATCH, "/todos", &h, "\"public\"".into());
         assert_eq!(
             (role.as_str(), method.as_str(), path.as_str()),

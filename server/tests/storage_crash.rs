@@ -35,7 +35,10 @@ async fn kill_9_mid_upload_leaves_no_half_object() {
     let api = value(&first.lines, "API URL: ").to_string();
     let db_url = value(&first.lines, "DB URL: ").to_string();
     let key = value(&first.lines, "service_role key: ").to_string();
-    psql(&db_url, "insert into storage.buckets (id, name) values ('media', 'media')");
+    psql(
+        &db_url,
+        "insert into storage.buckets (id, name) values ('media', 'media')",
+    );
     let http = reqwest::Client::new();
     let r = http
         .post(format!("{api}/storage/v1/object/media/kept.bin"))
@@ -64,18 +67,29 @@ async fn kill_9_mid_upload_leaves_no_half_object() {
     let storage = dir.join("storage");
     let until = Instant::now() + Duration::from_secs(30);
     // Wait until the interrupted upload has put part of its bytes on disk.
-    while !files(&storage).iter().any(|f| f.starts_with("media/interrupted.bin/")) {
-        assert!(Instant::now() < until, "the upload reaches the disk: {:?}", files(&storage));
+    while !files(&storage)
+        .iter()
+        .any(|f| f.starts_with("media/interrupted.bin/"))
+    {
+        assert!(
+            Instant::now() < until,
+            "the upload reaches the disk: {:?}",
+            files(&storage)
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     first.child.kill().expect("kill -9");
     let _ = first.child.wait();
     let _ = upload.await;
-    wait_until("the orphaned postmaster exits", Duration::from_secs(30), || {
-        port_is_free(port + 1)
-    });
+    wait_until(
+        "the orphaned postmaster exits",
+        Duration::from_secs(30),
+        || port_is_free(port + 1),
+    );
     assert!(
-        files(&storage).iter().any(|f| f.starts_with("media/interrupted.bin/")),
+        files(&storage)
+            .iter()
+            .any(|f| f.starts_with("media/interrupted.bin/")),
         "the crash left a partial write behind (what the sweeper is for)"
     );
 
@@ -88,7 +102,10 @@ async fn kill_9_mid_upload_leaves_no_half_object() {
         ],
     );
     assert_eq!(
-        psql(&db_url, "select string_agg(name, ',' order by name) from storage.objects"),
+        psql(
+            &db_url,
+            "select string_agg(name, ',' order by name) from storage.objects"
+        ),
         "kept.bin",
         "no row for the interrupted upload"
     );
@@ -98,7 +115,11 @@ async fn kill_9_mid_upload_leaves_no_half_object() {
     );
     let until = Instant::now() + Duration::from_secs(20);
     while files(&storage) != [kept_key.clone()] {
-        assert!(Instant::now() < until, "the sweeper leaves only the kept object: {:?}", files(&storage));
+        assert!(
+            Instant::now() < until,
+            "the sweeper leaves only the kept object: {:?}",
+            files(&storage)
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     let got = http
@@ -112,6 +133,8 @@ async fn kill_9_mid_upload_leaves_no_half_object() {
     assert!(got.bytes().await.expect("body").iter().all(|b| *b == 7));
     second.child.kill().expect("stop");
     let _ = second.child.wait();
-    wait_until("postgres stops", Duration::from_secs(30), || port_is_free(port + 1));
+    wait_until("postgres stops", Duration::from_secs(30), || {
+        port_is_free(port + 1)
+    });
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -35,6 +35,9 @@ pub struct RequestContext {
     pub headers: String,
     /// The `search_path` for the request (the selected schema and the extra search path).
     pub search_path: String,
+    /// One more transaction-local setting a service gives its statements, as `(name, value)`
+    /// (storage's `storage.operation`, which upstream's operation-aware policies read).
+    pub local_setting: Option<(String, String)>,
 }
 
 /// Transaction access mode.
@@ -54,7 +57,8 @@ const SETTINGS_SQL: &str = "select set_config('search_path', $1, true), \
      set_config('request.jwt.claim.email', $5, true), \
      set_config('request.method', $6, true), \
      set_config('request.path', $7, true), \
-     set_config('request.headers', $8, true)";
+     set_config('request.headers', $8, true), \
+     set_config(coalesce($9, 'bucketbase.unused'), coalesce($10, ''), true)";
 
 /// One request's transaction on a pooled connection. Dropping it without [`commit`](Self::commit)
 /// or [`rollback`](Self::rollback) rolls back in the background before the connection returns
@@ -124,7 +128,11 @@ impl RequestTx {
                 let sub = claim_text(&ctx.claims, "sub");
                 let email = claim_text(&ctx.claims, "email");
                 let claims = ctx.claims.to_string();
-                let settings_params: [&(dyn ToSql + Sync); 8] = [
+                let (extra_name, extra_value) = match &ctx.local_setting {
+                    Some((n, v)) => (Some(n.as_str()), Some(v.as_str())),
+                    None => (None, None),
+                };
+                let settings_params: [&(dyn ToSql + Sync); 10] = [
                     &ctx.search_path,
                     &ctx.role,
                     &claims,
@@ -133,6 +141,8 @@ impl RequestTx {
                     &ctx.method,
                     &ctx.path,
                     &ctx.headers,
+                    &extra_name,
+                    &extra_value,
                 ];
                 conn.open = true;
                 let mut began = pin!(client.batch_execute(begin));

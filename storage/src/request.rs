@@ -20,6 +20,9 @@ pub(crate) struct StorageRequest {
     method: Method,
     path: String,
     headers: HeaderMap,
+    /// Upstream's name of the route's operation (`storage.object.upload`, …), set as
+    /// `storage.operation` in every transaction of the request.
+    operation: Option<&'static str>,
 }
 
 impl FromRequestParts<State> for StorageRequest {
@@ -35,6 +38,7 @@ impl FromRequestParts<State> for StorageRequest {
         Ok(Self {
             state,
             caller,
+            operation: operation_of(&parts.method, parts),
             method: parts.method.clone(),
             path: parts.uri.path().to_string(),
             headers: parts.headers.clone(),
@@ -54,6 +58,7 @@ impl FromRequestParts<State> for Unauthenticated {
         Ok(Self(StorageRequest {
             state: state.clone(),
             caller: service_caller(),
+            operation: operation_of(&parts.method, parts),
             method: parts.method.clone(),
             path: parts.uri.path().to_string(),
             headers: parts.headers.clone(),
@@ -78,6 +83,7 @@ impl StorageRequest {
         StorageRequest {
             state: self.state.clone(),
             caller: service_caller(),
+            operation: self.operation,
             method: self.method.clone(),
             path: self.path.clone(),
             headers: self.headers.clone(),
@@ -91,14 +97,59 @@ impl StorageRequest {
 
     /// The caller's transaction (nothing is sent before its first statement).
     pub(crate) async fn begin(&self, access: Access) -> Result<RequestTx, Error> {
-        let ctx = self.caller.request_context(
+        let mut ctx = self.caller.request_context(
             &self.method,
             &self.path,
             &self.headers,
             "storage, public".into(),
         );
+        ctx.local_setting = self
+            .operation
+            .map(|op| ("storage.operation".to_string(), op.to_string()));
         RequestTx::begin(&self.state.db.request, ctx, access)
             .await
             .map_err(Error::db)
     }
+}
+
+/// Upstream's operation name for a route (`src/http/routes/operations.ts`), from the method
+/// and the matched route pattern.
+fn operation_of(method: &Method, parts: &Parts) -> Option<&'static str> {
+    let route = parts
+        .extensions
+        .get::<axum::extract::MatchedPath>()?
+        .as_str();
+    let route = route.strip_prefix("/storage/v1").unwrap_or(route);
+    let m = method.as_str();
+    Some(match (m, route) {
+        ("GET", "/bucket" | "/bucket/") => "storage.bucket.list",
+        ("POST", "/bucket" | "/bucket/") => "storage.bucket.create",
+        ("GET", "/bucket/{id}") => "storage.bucket.get",
+        ("PUT", "/bucket/{id}") => "storage.bucket.update",
+        ("DELETE", "/bucket/{id}") => "storage.bucket.delete",
+        ("POST", "/bucket/{id}/empty") => "storage.bucket.empty",
+        ("POST", "/object/{bucket}/{*path}") => "storage.object.upload",
+        ("PUT", "/object/{bucket}/{*path}") => "storage.object.upload_update",
+        ("GET" | "HEAD", "/object/{bucket}/{*path}" | "/object/authenticated/{bucket}/{*path}") => {
+            "storage.object.get_authenticated"
+        }
+        ("DELETE", "/object/{bucket}/{*path}") => "storage.object.delete",
+        ("DELETE", "/object/{bucket}") => "storage.object.delete_many",
+        ("GET" | "HEAD", "/object/public/{bucket}/{*path}") => "storage.object.get_public",
+        (
+            "GET",
+            "/object/info/{bucket}/{*path}" | "/object/info/authenticated/{bucket}/{*path}",
+        ) => "object.get_authenticated_info",
+        ("GET", "/object/info/public/{bucket}/{*path}") => "storage.object.info_public",
+        ("POST", "/object/sign/{bucket}/{*path}") => "storage.object.sign",
+        ("GET" | "HEAD", "/object/sign/{bucket}/{*path}") => "storage.object.get_signed",
+        ("POST", "/object/sign/{bucket}") => "storage.object.sign_many",
+        ("POST", "/object/upload/sign/{bucket}/{*path}") => "storage.object.sign_upload_url",
+        ("PUT", "/object/upload/sign/{bucket}/{*path}") => "storage.object.upload_signed",
+        ("POST", "/object/list/{bucket}") => "storage.object.list",
+        ("POST", "/object/list-v2/{bucket}") => "storage.object.list_v2",
+        ("POST", "/object/move") => "storage.object.move",
+        ("POST", "/object/copy") => "storage.object.copy",
+        _ => return None,
+    })
 }

@@ -117,6 +117,7 @@ fn service_context() -> bucketbase_sql::RequestContext {
         path: "/storage/v1/sweep".into(),
         headers: "{}".into(),
         search_path: "storage, public".into(),
+        local_setting: None,
     }
 }
 

@@ -122,6 +122,7 @@ async fn request_tx_makes_auth_uid_see_the_caller() {
         path: "/notes".into(),
         headers: "{}".into(),
         search_path: "public".into(),
+        local_setting: None,
     };
     let tx = RequestTx::begin(
         &pool,

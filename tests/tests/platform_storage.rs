@@ -86,14 +86,26 @@ async fn content_files_follow_the_content_rules() {
 
     // Only the artist uploads, and only into their own folder.
     for file in ["public.mp3", "vip.mp3", "later.mp3", "draft.mp3"] {
-        let r = upload(&app, &format!("content/{A1}/{file}"), &artist1, "audio/mpeg").await;
+        let r = upload(
+            &app,
+            &format!("content/{A1}/{file}"),
+            &artist1,
+            "audio/mpeg",
+        )
+        .await;
         assert_eq!(r.status, 200, "{}", r.text);
     }
     for t in [&artist2, &vip, &anon] {
         let r = upload(&app, &format!("content/{A1}/intruder.mp3"), t, "audio/mpeg").await;
         assert_eq!(r.json()["code"], "AccessDenied", "{}", r.text);
     }
-    let r = upload(&app, &format!("content/{A1}/notes.txt"), &artist1, "text/plain").await;
+    let r = upload(
+        &app,
+        &format!("content/{A1}/notes.txt"),
+        &artist1,
+        "text/plain",
+    )
+    .await;
     assert_eq!(r.json()["code"], "InvalidMimeType", "{}", r.text);
 
     // The items that publish them.
@@ -121,16 +133,27 @@ async fn content_files_follow_the_content_rules() {
     // (reader, public, vip tier 2, locked until 2999, never published)
     let cases = [
         ("anon", &anon, [true, false, false, false]),
-        ("fan without subscription", &none, [true, false, false, false]),
+        (
+            "fan without subscription",
+            &none,
+            [true, false, false, false],
+        ),
         ("tier-1 fan", &low, [true, false, false, false]),
         ("tier-2 fan", &vip, [true, true, false, false]),
         ("other artist", &artist2, [true, false, false, false]),
         ("the artist", &artist1, [true, true, true, true]),
     ];
     for (who, t, expect) in cases {
-        for (file, allowed) in ["public.mp3", "vip.mp3", "later.mp3", "draft.mp3"].iter().zip(expect) {
+        for (file, allowed) in ["public.mp3", "vip.mp3", "later.mp3", "draft.mp3"]
+            .iter()
+            .zip(expect)
+        {
             let want = if allowed { ok(file) } else { denied.clone() };
-            assert_eq!(download(&app, &path(file), t).await, want, "{who} reading {file}");
+            assert_eq!(
+                download(&app, &path(file), t).await,
+                want,
+                "{who} reading {file}"
+            );
         }
     }
 
@@ -146,12 +169,21 @@ async fn content_files_follow_the_content_rules() {
                     .expect("list"),
             )
             .await;
-            let mut names: Vec<String> = r.json().as_array().expect("array").iter().filter_map(|e| e["name"].as_str().map(str::to_string)).collect();
+            let mut names: Vec<String> = r
+                .json()
+                .as_array()
+                .expect("array")
+                .iter()
+                .filter_map(|e| e["name"].as_str().map(str::to_string))
+                .collect();
             names.sort();
             names
         }
     };
-    assert_eq!(list(artist1.clone()).await, ["draft.mp3", "later.mp3", "public.mp3", "vip.mp3"]);
+    assert_eq!(
+        list(artist1.clone()).await,
+        ["draft.mp3", "later.mp3", "public.mp3", "vip.mp3"]
+    );
     assert_eq!(list(vip.clone()).await, ["public.mp3", "vip.mp3"]);
 
     // A subscription that lapses closes the file at once.
@@ -166,27 +198,55 @@ async fn content_files_follow_the_content_rules() {
 async fn users_write_only_their_own_avatar_folder() {
     let app = TestApp::builder().sql(FIXTURE).spawn().await.expect("app");
     let fan = app.user_token(FAN_NONE, json!({}));
-    let r = upload(&app, &format!("avatars/{FAN_NONE}/me.png"), &fan, "image/png").await;
+    let r = upload(
+        &app,
+        &format!("avatars/{FAN_NONE}/me.png"),
+        &fan,
+        "image/png",
+    )
+    .await;
     assert_eq!(r.status, 200, "{}", r.text);
-    let r = upload(&app, &format!("avatars/{FAN_VIP}/me.png"), &fan, "image/png").await;
+    let r = upload(
+        &app,
+        &format!("avatars/{FAN_VIP}/me.png"),
+        &fan,
+        "image/png",
+    )
+    .await;
     assert_eq!(r.json()["code"], "AccessDenied", "{}", r.text);
-    let r = upload(&app, &format!("avatars/{FAN_NONE}/me.txt"), &fan, "text/plain").await;
+    let r = upload(
+        &app,
+        &format!("avatars/{FAN_NONE}/me.txt"),
+        &fan,
+        "text/plain",
+    )
+    .await;
     assert_eq!(r.json()["code"], "InvalidMimeType", "{}", r.text);
     // Public: no token needed to read.
-    let res = reqwest::get(format!("{}/storage/v1/object/public/avatars/{FAN_NONE}/me.png", app.url))
-        .await
-        .expect("public");
+    let res = reqwest::get(format!(
+        "{}/storage/v1/object/public/avatars/{FAN_NONE}/me.png",
+        app.url
+    ))
+    .await
+    .expect("public");
     assert_eq!(res.status(), 200);
-    assert_eq!(res.text().await.expect("body"), format!("bytes of avatars/{FAN_NONE}/me.png"));
+    assert_eq!(
+        res.text().await.expect("body"),
+        format!("bytes of avatars/{FAN_NONE}/me.png")
+    );
     // Replacing one's own avatar works (upsert needs the update policy).
     let r = Reply::read(
-        app.request(Method::POST, &format!("/storage/v1/object/avatars/{FAN_NONE}/me.png"), &fan)
-            .header("x-upsert", "true")
-            .header("content-type", "image/png")
-            .body("new face")
-            .send()
-            .await
-            .expect("upsert"),
+        app.request(
+            Method::POST,
+            &format!("/storage/v1/object/avatars/{FAN_NONE}/me.png"),
+            &fan,
+        )
+        .header("x-upsert", "true")
+        .header("content-type", "image/png")
+        .body("new face")
+        .send()
+        .await
+        .expect("upsert"),
     )
     .await;
     assert_eq!(r.status, 200, "{}", r.text);

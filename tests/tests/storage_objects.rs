@@ -1083,3 +1083,39 @@ async fn the_sweeper_removes_only_unreferenced_bytes() {
     h.assert_store_matches_rows().await;
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[tokio::test]
+async fn policies_see_the_operation_as_upstream_names_it() {
+    // A bucket whose objects may be listed but not downloaded, through upstream's
+    // operation-aware helpers.
+    let policies = "
+        create policy ops_insert on storage.objects for insert to authenticated
+          with check (bucket_id = 'ops' and storage.operation() = 'storage.object.upload');
+        create policy ops_list on storage.objects for select to authenticated
+          using (bucket_id = 'ops' and storage.allow_only_operation('object.list'));
+    ";
+    let h = Harness::start(false, &[policies]).await;
+    h.bucket("ops", json!({})).await;
+    let alice = h.app.user_token(ALICE, json!({}));
+    let r = h
+        .upload("ops/listed.txt", &alice, b"x".to_vec(), "text/plain")
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let r = h
+        .json(
+            Method::POST,
+            "/object/list/ops",
+            &alice,
+            json!({"prefix": ""}),
+        )
+        .await;
+    assert_eq!(r.json()[0]["name"], "listed.txt", "{}", r.text);
+    let r = Reply::read(
+        h.req(Method::GET, "/object/ops/listed.txt", &alice)
+            .send()
+            .await
+            .expect("get"),
+    )
+    .await;
+    assert_error(&r, "404", "NoSuchKey");
+}

@@ -213,31 +213,41 @@ pub(crate) async fn write_row(
         .owner
         .as_deref()
         .and_then(|o| uuid::Uuid::parse_str(o).ok());
-    let sql = if target.upsert {
-        // `old` is read (and the row locked) before the insert: a CTE only referenced in
-        // RETURNING would run after the update and see no row.
-        "with old as (select o.version from storage.objects o where o.bucket_id = $1 and o.name = $2 for update) \
-         insert into storage.objects as o (bucket_id, name, owner, owner_id, metadata, user_metadata, version) \
-         select $1::text, $2::text, $3::uuid, $4::text, $5::jsonb, $6::jsonb, $7::text from (select count(*) from old) forced \
-         on conflict (bucket_id, name) do update set owner = excluded.owner, owner_id = excluded.owner_id, \
-         metadata = excluded.metadata, user_metadata = excluded.user_metadata, version = excluded.version \
-         returning o.id::text, (select version from old)"
-    } else {
-        "insert into storage.objects (bucket_id, name, owner, owner_id, metadata, user_metadata, version) \
-         values ($1, $2, $3, $4, $5, $6, $7) returning id::text, null::text"
-    };
+    let params: [&(dyn tokio_postgres::types::ToSql + Sync); 7] = [
+        &target.bucket,
+        &target.name,
+        &owner_uuid,
+        &target.owner,
+        metadata,
+        user_metadata,
+        &version,
+    ];
+    if !target.upsert {
+        // No RETURNING: a plain upload needs only an INSERT policy (RETURNING would also ask
+        // the SELECT policies to pass for the new row).
+        let id = uuid::Uuid::new_v4();
+        let mut with_id = params.to_vec();
+        with_id.push(&id);
+        tx.query(
+            "insert into storage.objects (bucket_id, name, owner, owner_id, metadata, user_metadata, version, id) \
+             values ($1, $2, $3, $4, $5, $6, $7, $8)",
+            &with_id,
+        )
+        .await
+        .map_err(Error::object_write)?;
+        return Ok((id.to_string(), None));
+    }
+    // `old` is read (and the row locked) before the insert: a CTE only referenced in
+    // RETURNING would run after the update and see no row.
     let rows = tx
         .query(
-            sql,
-            &[
-                &target.bucket,
-                &target.name,
-                &owner_uuid,
-                &target.owner,
-                metadata,
-                user_metadata,
-                &version,
-            ],
+            "with old as (select o.version from storage.objects o where o.bucket_id = $1 and o.name = $2 for update) \
+             insert into storage.objects as o (bucket_id, name, owner, owner_id, metadata, user_metadata, version) \
+             select $1::text, $2::text, $3::uuid, $4::text, $5::jsonb, $6::jsonb, $7::text from (select count(*) from old) forced \
+             on conflict (bucket_id, name) do update set owner = excluded.owner, owner_id = excluded.owner_id, \
+             metadata = excluded.metadata, user_metadata = excluded.user_metadata, version = excluded.version \
+             returning o.id::text, (select version from old)",
+            &params,
         )
         .await
         .map_err(Error::object_write)?;
