@@ -826,20 +826,28 @@ async fn limits_and_bad_input_store_nothing() {
     {
         use tokio::io::AsyncWriteExt;
         let addr = h.app.url.trim_start_matches("http://").to_string();
-        let mut stream = tokio::net::TcpStream::connect(&addr).await.expect("connect");
+        let mut stream = tokio::net::TcpStream::connect(&addr)
+            .await
+            .expect("connect");
         let head = format!(
             "POST /storage/v1/object/pics/short.png HTTP/1.1\r\nhost: {addr}\r\nauthorization: Bearer {key}\r\n\
              content-type: image/png\r\ncontent-length: 900\r\n\r\n"
         );
         stream.write_all(head.as_bytes()).await.expect("head");
-        stream.write_all(&[9u8; 100]).await.expect("part of the body");
+        stream
+            .write_all(&[9u8; 100])
+            .await
+            .expect("part of the body");
         drop(stream);
     }
     tokio::time::sleep(Duration::from_millis(300)).await;
     let rows: i64 = h
         .app
         .db
-        .query_one("select count(*) from storage.objects where name = 'short.png'", &[])
+        .query_one(
+            "select count(*) from storage.objects where name = 'short.png'",
+            &[],
+        )
         .await
         .expect("count")
         .get(0);
