@@ -1,7 +1,10 @@
 -- storage.search (the list endpoint's one level of a bucket) as an index range: the prefix
--- match was `left(lower(name), n) = prefix`, which reads every row of the bucket; it is now
--- also a range on (bucket_id, lower(name) collate "C"), the index upstream created for it, so
--- listing a folder of a large bucket reads that folder only. Same signature, same answers.
+-- match was `left(lower(name), n) = prefix`, which reads every row of the bucket. It is now
+-- also a range on (bucket_id, name collate "C"): names are ASCII, so every name that starts
+-- with the prefix in any letter case lies between the prefix upper-cased and the prefix
+-- lower-cased with its last character raised by one. The range compares plain names because
+-- under RLS only leakproof conditions may run before the policies, and lower() is not
+-- leakproof: a range on lower(name) would not use the index. Same signature, same answers.
 
 set local role supabase_storage_admin;
 
@@ -29,8 +32,8 @@ as $fn$
 declare
   v_prefix    text := coalesce(prefix, '');
   v_match     text := lower(coalesce(prefix, '') || coalesce(search, ''));
-  -- the least string above every name starting with v_match (names are ASCII), so the match
-  -- is an index range on (bucket_id, lower(name) collate "C")
+  -- the range of names that can start with v_match in any letter case (see the header)
+  v_lower     text := upper(v_match);
   v_upper     text := case when v_match = '' then null
                            else left(v_match, -1) || chr(ascii(right(v_match, 1)) + 1) end;
   v_limit     int  := least(coalesce(limits, 100), 1500);
@@ -54,8 +57,8 @@ begin
                storage.get_common_prefix(o.name, $3, '/') as folder_path
         from storage.objects o
         where o.bucket_id = $1
-          and lower(o.name) collate "C" >= $3
-          and ($6::text is null or lower(o.name) collate "C" < $6)
+          and o.name collate "C" >= $7
+          and ($6::text is null or o.name collate "C" < $6)
           and left(lower(o.name), length($3)) = $3
       ),
       entries as (
@@ -80,7 +83,7 @@ begin
       $sql$,
       v_direction
     )
-    using bucketname, v_prefix, v_match, v_limit, v_offset, v_upper;
+    using bucketname, v_prefix, v_match, v_limit, v_offset, v_upper, v_lower;
   else
     return query execute format(
       $sql$
@@ -88,8 +91,8 @@ begin
         select o.*
         from storage.objects o
         where o.bucket_id = $1
-          and lower(o.name) collate "C" >= $2
-          and ($7::text is null or lower(o.name) collate "C" < $7)
+          and o.name collate "C" >= $8
+          and ($7::text is null or o.name collate "C" < $7)
           and left(lower(o.name), length($2)) = $2
       ),
       entries as (
@@ -114,7 +117,7 @@ begin
       $sql$,
       v_direction, v_column
     )
-    using bucketname, v_match, v_first, v_level, v_limit, v_offset, v_upper;
+    using bucketname, v_match, v_first, v_level, v_limit, v_offset, v_upper, v_lower;
   end if;
 end
 $fn$;
