@@ -502,7 +502,11 @@ async fn prepare_patch(requester: &Requester, id: &str) -> Result<Patch, Error> 
         return Err(refusal(403, "Content-Type header required\n"));
     }
     let record = find(requester, id).await?;
-    requester.may_write(&record).await?;
+    // A finished upload takes no bytes, so there is nothing to authorize (upstream's probe
+    // would answer its object's KeyAlreadyExists).
+    if !record.completed {
+        requester.may_write(&record).await?;
+    }
     let db = &requester.req().state.db;
     let lock = UploadLock::try_acquire(db, id).await?.ok_or_else(locked)?;
     // Read again under the lock: the writer before may have moved the offset, or a DELETE
@@ -637,11 +641,19 @@ async fn already_published(writer: &StorageRequest, upload: &UploadId) -> Result
     Ok(!rows.is_empty())
 }
 
+/// 400 for terminating a finished upload.
+fn finished() -> Error {
+    refusal(400, "Cannot terminate an already completed upload")
+}
+
 /// `DeleteHandler` with `disableTerminationForFinishedUploads`: the record and parts of an
 /// unfinished upload removed, once no PATCH holds it.
 async fn remove(requester: Requester, id: String) -> Result<Response, Error> {
     check_protocol(&Method::DELETE, requester.headers())?;
     let record = find(&requester, &id).await?;
+    if record.completed {
+        return Err(finished());
+    }
     requester.may_write(&record).await?;
     let state = &requester.req().state;
     let lock = UploadLock::acquire(&state.db, &id, TERMINATION_WAIT)
@@ -651,7 +663,7 @@ async fn remove(requester: Requester, id: String) -> Result<Response, Error> {
         .await?
         .ok_or_else(not_found)?;
     if record.completed {
-        return Err(refusal(400, "Cannot terminate an already completed upload"));
+        return Err(finished());
     }
     UploadRecord::delete(&state.db, &id).await?;
     parts::remove_all(&state.store, &record.upload.version).await?;
