@@ -10,19 +10,17 @@
 //! 3. the PATCH that brings the last byte joins the parts into the version key, writes the row
 //!    under the caller and commits it, records the upload as complete, then removes the parts.
 //!
-//! The work after the lock runs in a task of its own, so a client that goes away mid-body
-//! cannot cancel it half-way: the bytes received are kept and the offset says so.
+//! The work after the lock is [`super::receive`]'s.
 
 use axum::body::Body;
 use axum::extract::Path;
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use bucketbase_sql::request_tx::Access;
-use bucketbase_sql::ServiceTx;
-use futures_util::StreamExt;
 use serde_json::Value;
 
 use super::id::UploadId;
+use super::receive::{receive, Progress};
 use super::record::{UploadLock, UploadRecord};
 use super::{
     check_protocol, gone, header_text, http_date, location, locked, metadata, not_found, parts,
@@ -30,7 +28,6 @@ use super::{
 };
 use crate::object::upload::{system_metadata, write_row};
 use crate::request::{StorageRequest, Unauthenticated};
-use crate::store::Store;
 use crate::Error;
 
 /// How long a DELETE waits for a PATCH in flight to let go of the upload.
@@ -201,14 +198,6 @@ pub(crate) async fn options(
         HeaderValue::from_static("86400"),
     );
     (StatusCode::NO_CONTENT, h).into_response()
-}
-
-/// What a write left.
-struct Progress {
-    /// The offset after it.
-    offset: u64,
-    /// Whether the object row is written.
-    complete: bool,
 }
 
 /// The headers every successful creation or PATCH answers with.
@@ -531,114 +520,6 @@ async fn prepare_patch(requester: &Requester, id: &str) -> Result<Patch, Error> 
         lock,
         content_length,
     })
-}
-
-/// Stores `body` at the record's offset, commits the new offset and, at the last byte,
-/// completes the upload; all in a task of its own (see the module's header), which owns the
-/// lock until it is done.
-async fn receive(
-    writer: StorageRequest,
-    record: UploadRecord,
-    body: Body,
-    content_length: Option<u64>,
-    lock: UploadLock,
-) -> Result<Progress, Error> {
-    let task = tokio::spawn(async move {
-        let state = writer.state.clone();
-        let remaining = record.length - record.offset;
-        let limit = content_length.unwrap_or(remaining).min(remaining);
-        let stream = body
-            .into_data_stream()
-            .map(|chunk| chunk.map_err(Error::body))
-            .boxed();
-        let stored = parts::write(
-            &state.store,
-            &record.upload.version,
-            record.offset,
-            stream,
-            limit,
-        )
-        .await?;
-        let offset = record.offset + stored;
-        if stored > 0 {
-            UploadRecord::set_offset(&state.db, &record.id, offset).await?;
-        }
-        let complete = offset == record.length;
-        if complete {
-            complete_upload(&writer, &record).await?;
-        }
-        lock.release().await;
-        Ok(Progress { offset, complete })
-    });
-    task.await
-        .map_err(|e| Error::Internal(format!("resumable upload task: {e}")))?
-}
-
-/// Upstream's `onUploadFinish` (`Uploader.completeUpload`): the parts joined at the version
-/// key, the row written under `writer` and committed (RLS decides once more), the replaced
-/// version's bytes removed, then the record marked complete and the parts removed.
-async fn complete_upload(writer: &StorageRequest, record: &UploadRecord) -> Result<(), Error> {
-    let state = &writer.state;
-    let upload = &record.upload;
-    if already_published(writer, upload).await? {
-        // A crash after the row's commit, before the record said so: the object is there.
-        UploadRecord::mark_completed(&state.db, &record.id).await?;
-        return parts::remove_all(&state.store, &upload.version).await;
-    }
-    let written = parts::assemble(&state.store, upload, record.length).await?;
-    let metadata = system_metadata(
-        &written.etag,
-        written.size,
-        &record.content_type,
-        &record.cache_control,
-    );
-    let key = Store::key(&upload.bucket, &upload.name, &upload.version);
-    let committed = async {
-        let mut tx = writer.begin(Access::ReadWrite).await?;
-        let result = write_row(
-            &mut tx,
-            &record.target(),
-            &upload.version,
-            &metadata,
-            &record.user_metadata,
-        )
-        .await?;
-        tx.commit().await.map_err(Error::object_write)?;
-        Ok::<_, Error>(result)
-    }
-    .await;
-    let replaced = match committed {
-        Ok((_, replaced)) => replaced,
-        Err(e) => {
-            state.store.remove(&key).await;
-            return Err(e);
-        }
-    };
-    if let Some(old) = replaced.filter(|v| *v != upload.version && !v.is_empty()) {
-        state
-            .store
-            .remove_later(vec![Store::key(&upload.bucket, &upload.name, &old)]);
-    }
-    UploadRecord::mark_completed(&state.db, &record.id).await?;
-    if let Err(e) = parts::remove_all(&state.store, &upload.version).await {
-        tracing::warn!(error = %e, "could not remove a finished upload's parts; the sweeper does");
-    }
-    Ok(())
-}
-
-/// Whether a row already names this upload's version.
-async fn already_published(writer: &StorageRequest, upload: &UploadId) -> Result<bool, Error> {
-    let tx = ServiceTx::read(&writer.state.db.admin)
-        .await
-        .map_err(Error::db)?;
-    let rows = tx
-        .query_and_commit(
-            "select 1 from storage.objects where bucket_id = $1 and name = $2 and version = $3",
-            &[&upload.bucket, &upload.name, &upload.version],
-        )
-        .await
-        .map_err(Error::db)?;
-    Ok(!rows.is_empty())
 }
 
 /// 400 for terminating a finished upload.

@@ -25,6 +25,7 @@ mod handlers;
 mod id;
 mod metadata;
 mod parts;
+mod receive;
 mod record;
 pub(crate) mod sweep;
 
