@@ -82,6 +82,16 @@ async fn pool_health(pool: &bucketbase_sql::Pool) -> &'static str {
     }
 }
 
+/// An OPTIONS request to storage's TUS endpoint that is not a CORS preflight (which carries
+/// `Access-Control-Request-Method`).
+fn is_tus_options(req: &axum::extract::Request) -> bool {
+    req.method() == axum::http::Method::OPTIONS
+        && !req
+            .headers()
+            .contains_key(header::ACCESS_CONTROL_REQUEST_METHOD)
+        && req.uri().path().starts_with("/storage/v1/upload/resumable")
+}
+
 /// `/health`: 200 when every pool the services depend on answers, 503 naming the one that
 /// does not otherwise.
 async fn health(State(state): State<HealthState>) -> impl IntoResponse {
@@ -212,11 +222,30 @@ impl Application {
             router = service.mount(router);
             tasks.append(&mut service.tasks);
         }
+        let router = router.layer(axum::middleware::from_fn(
+            bucketbase_kit::log_internal_causes,
+        ));
+        // The CORS layer answers every OPTIONS itself; a TUS client's OPTIONS that is no
+        // preflight goes past it to storage, which says what it supports (Tus-Version, …).
+        let direct = router.clone();
         let router = router
-            .layer(axum::middleware::from_fn(
-                bucketbase_kit::log_internal_causes,
-            ))
             .layer(config.cors.layer())
+            .layer(axum::middleware::from_fn(
+                move |req: axum::extract::Request, next: axum::middleware::Next| {
+                    let direct = direct.clone();
+                    async move {
+                        if is_tus_options(&req) {
+                            use tower::ServiceExt;
+                            match direct.oneshot(req).await {
+                                Ok(res) => res,
+                                Err(never) => match never {},
+                            }
+                        } else {
+                            next.run(req).await
+                        }
+                    }
+                },
+            ))
             .layer(axum::middleware::map_response(
                 |mut res: axum::response::Response| async move {
                     res.headers_mut()

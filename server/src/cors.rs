@@ -1,7 +1,8 @@
 //! CORS as Supabase's gateway answers it by default (Kong's `cors` plugin with no settings on
 //! every route): `Access-Control-Allow-Origin: *`, no credentials, the request's headers
 //! echoed on preflights, and the headers the clients read exposed (`Content-Range`,
-//! `X-Supabase-Api-Version`, …, as PostgREST and GoTrue expose them).
+//! `X-Supabase-Api-Version`, …, as PostgREST and GoTrue expose them, and the TUS headers
+//! @tus/server exposes for resumable uploads: `Upload-Offset`, `Tus-Resumable`, …).
 //!
 //! `BUCKETBASE_CORS_ALLOWED_ORIGINS` (or PostgREST's `PGRST_SERVER_CORS_ALLOWED_ORIGINS`)
 //! narrows the origins to a comma-separated list: a listed origin is echoed back, any other
@@ -59,6 +60,19 @@ impl CorsConfig {
             "x-total-count",
             "link",
             "proxy-status",
+            // TUS (storage's resumable uploads), as @tus/server's EXPOSED_HEADERS plus
+            // Upload-Expires and Supabase's Tus-Complete.
+            "tus-extension",
+            "tus-max-size",
+            "tus-resumable",
+            "tus-version",
+            "tus-complete",
+            "upload-concat",
+            "upload-defer-length",
+            "upload-expires",
+            "upload-length",
+            "upload-metadata",
+            "upload-offset",
         ]
         .map(HeaderName::from_static);
         let origin = if self.origins.is_empty() {

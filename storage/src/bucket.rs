@@ -48,7 +48,7 @@ fn body<T: for<'de> Deserialize<'de>>(bytes: &[u8]) -> Result<T, Error> {
 }
 
 /// Upstream's `isValidBucketName`: at most 100 characters of a safe set.
-fn valid_bucket_name(name: &str) -> bool {
+pub(crate) fn valid_bucket_name(name: &str) -> bool {
     !name.is_empty()
         && name.chars().count() <= 100
         && name

@@ -4,7 +4,8 @@
 //! `GLOBAL_S3_FORCE_PATH_STYLE`, `REGION`, `AWS_ACCESS_KEY_ID` / `AWS_SECRET_ACCESS_KEY` /
 //! `AWS_SESSION_TOKEN`, `FILE_SIZE_LIMIT` (bytes, default 50 MiB as the self-hosting `.env`) and
 //! `UPLOAD_SIGNED_URL_EXPIRATION_TIME` (seconds, default 7200); and ours for the sweeper,
-//! `BUCKETBASE_STORAGE_SWEEP_INTERVAL` / `_GRACE`.
+//! `BUCKETBASE_STORAGE_SWEEP_INTERVAL` / `_GRACE`, and for resumable uploads,
+//! `BUCKETBASE_STORAGE_TUS_EXPIRY` (how long an unfinished TUS upload lives, default 24 h).
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -75,6 +76,9 @@ pub struct Config {
     /// `BUCKETBASE_STORAGE_SWEEP_GRACE`: how old unreferenced bytes must be before they are
     /// removed (default 1 h; younger ones may belong to a write in flight).
     pub sweep_grace: Duration,
+    /// `BUCKETBASE_STORAGE_TUS_EXPIRY`: how long after its creation a TUS upload expires
+    /// (`Upload-Expires`); the sweeper then removes its row and bytes (default 24 h).
+    pub tus_expiry: Duration,
 }
 
 impl Config {
@@ -130,6 +134,9 @@ impl Config {
             sweep_grace: env
                 .duration(&["BUCKETBASE_STORAGE_SWEEP_GRACE"])?
                 .unwrap_or(Duration::from_secs(3600)),
+            tus_expiry: env
+                .duration(&["BUCKETBASE_STORAGE_TUS_EXPIRY"])?
+                .unwrap_or(Duration::from_secs(24 * 3600)),
         })
     }
 }
@@ -148,6 +155,7 @@ mod tests {
             }
         );
         assert_eq!(c.file_size_limit, 52_428_800);
+        assert_eq!(c.tus_expiry, Duration::from_secs(24 * 3600));
     }
 
     #[test]

@@ -67,6 +67,18 @@ pub enum Error {
     /// multipart body).
     #[error("{0}")]
     BodyFailed(String),
+    /// `InvalidUploadId`: a TUS upload URL whose id is not `<bucket>/<name>/<version>`.
+    #[error("Invalid upload id")]
+    InvalidUploadId,
+    /// `TusError`: a refusal the TUS protocol defines, with its real HTTP status and the text
+    /// @tus/server answers (`Upload-Offset conflict\n`, …).
+    #[error("{message}")]
+    Tus {
+        /// The HTTP status (409, 410, 412, 413, …).
+        status: u16,
+        /// The plain-text body.
+        message: std::borrow::Cow<'static, str>,
+    },
     /// The endpoint exists upstream but is not implemented here yet.
     #[error("not implemented yet")]
     NotImplemented,
@@ -77,7 +89,7 @@ pub enum Error {
 
 impl Error {
     /// Upstream's logical status, `code` and `error` for this error.
-    fn parts(&self) -> (u16, &'static str, &'static str) {
+    pub(crate) fn parts(&self) -> (u16, &'static str, &'static str) {
         match self {
             Error::NoSuchBucket => (404, "NoSuchBucket", "Bucket not found"),
             Error::BucketAlreadyExists => (409, "BucketAlreadyExists", "Duplicate"),
@@ -96,6 +108,8 @@ impl Error {
             Error::MissingParameter(_) => (400, "MissingParameter", "MissingParameter"),
             Error::InvalidRange { .. } => (416, "InvalidRange", "invalid_range"),
             Error::BodyFailed(_) => (400, "InvalidRequest", "Bad Request"),
+            Error::InvalidUploadId => (400, "InvalidUploadId", "InvalidUploadId"),
+            Error::Tus { status, .. } => (*status, "TusError", "TusError"),
             Error::NotImplemented => (501, "NotImplemented", "NotImplemented"),
             Error::Internal(_) => (500, "InternalError", "Internal"),
         }

@@ -1,9 +1,9 @@
 //! Supabase Storage (`/storage/v1`), as supabase/storage serves it: buckets (`bucket`) and
-//! objects (`object`: upload, download, info, list, move, copy, remove, signed URLs), every
-//! statement under the caller's role so the `storage` schema's RLS policies decide, and the
-//! bytes in a local directory or an S3 bucket (`store`). TUS uploads, the S3 protocol and image
-//! transforms are still to come (issue 12) and answer `501` in the service's own error
-//! envelope, after reading the request body.
+//! objects (`object`: upload, download, info, list, move, copy, remove, signed URLs), TUS
+//! resumable uploads (`tus`), every statement under the caller's role so the `storage`
+//! schema's RLS policies decide, and the bytes in a local directory or an S3 bucket (`store`).
+//! The S3 protocol and image transforms are still to come (issue 12) and answer `501` in the
+//! service's own error envelope, after reading the request body.
 
 mod bucket;
 pub mod config;
@@ -13,6 +13,7 @@ mod object;
 mod request;
 mod store;
 mod sweep;
+mod tus;
 
 use axum::routing::{get, post};
 use axum::Router;
@@ -71,6 +72,7 @@ pub fn router(state: State) -> Router {
         )
         .route("/bucket/{id}/empty", post(bucket::empty))
         .merge(object_routes())
+        .merge(tus::routes())
         .fallback(not_implemented)
         .with_state(state)
 }

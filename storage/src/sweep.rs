@@ -16,7 +16,7 @@ use futures_util::StreamExt;
 use crate::store::Store;
 use crate::State;
 
-/// Runs [`sweep_once`] every `sweep_interval` until shutdown.
+/// Runs [`sweep_once`] and the TUS sweep every `sweep_interval` until shutdown.
 pub(crate) async fn run(state: State, mut stop: Shutdown) {
     let (interval, grace) = (state.config.sweep_interval, state.config.sweep_grace);
     loop {
@@ -30,6 +30,18 @@ pub(crate) async fn run(state: State, mut stop: Shutdown) {
             }
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "storage sweeper failed; it retries next round"),
+        }
+        match crate::tus::sweep::sweep_once(&state, grace).await {
+            Ok(n) if n > 0 => {
+                tracing::info!(
+                    removed = n,
+                    "storage sweeper removed expired resumable uploads"
+                )
+            }
+            Ok(_) => {}
+            Err(e) => {
+                tracing::warn!(error = %e, "resumable upload sweep failed; it retries next round")
+            }
         }
     }
 }
@@ -46,7 +58,10 @@ pub(crate) async fn sweep_once(state: &State, grace: Duration) -> Result<usize, 
         let done = next.is_none();
         if let Some(meta) = next {
             let meta = meta.map_err(|e| e.to_string())?;
-            if meta.last_modified < cutoff && meta.location.parts().count() >= 3 {
+            if meta.last_modified < cutoff
+                && meta.location.parts().count() >= 3
+                && !crate::tus::is_part_key(&meta.location)
+            {
                 batch.push(meta.location);
             }
         }
