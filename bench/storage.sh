@@ -186,7 +186,7 @@ LUA
             printf 'upload-file = "%s"\n' "$work/10k.bin"
             printf 'output = /dev/null\n'
         done >"$work/curl-$who.cfg"
-        curl -s -K "$work/curl-$who.cfg" -H "apikey: $anon" -H "Authorization: Bearer $t" -H 'content-type: application/octet-stream' -X POST --parallel --parallel-max 8
+        curl -s -K "$work/curl-$who.cfg" -H "apikey: $anon" -H "Authorization: Bearer $t" -H 'content-type: application/octet-stream' -X POST --parallel --parallel-max 8 --no-progress-meter
         cat "$work/report.lua" - >"$work/down-$who.lua" <<LUA
 wrk.headers["apikey"] = "$anon"
 wrk.headers["Authorization"] = "Bearer $t"

@@ -89,7 +89,8 @@ async fn remove_unreferenced(
     let mut names = Vec::new();
     let mut versions = Vec::new();
     for key in &batch {
-        let parts: Vec<String> = key.parts().map(|p| p.as_ref().to_string()).collect();
+        // Parts come back percent-encoded (`what%3F.txt`); the rows hold the names as written.
+        let parts: Vec<String> = key.parts().map(|p| percent_decode(p.as_ref())).collect();
         let (Some(bucket), Some(version)) = (parts.first(), parts.last()) else {
             continue;
         };
@@ -122,6 +123,31 @@ async fn remove_unreferenced(
         removed += 1;
     }
     Ok(removed)
+}
+
+/// `%XX` escapes back to their bytes (object_store's encoding of a path part).
+fn percent_decode(part: &str) -> String {
+    let bytes = part.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| (b as char).to_digit(16);
+        match (
+            bytes[i],
+            bytes.get(i + 1).copied().and_then(hex),
+            bytes.get(i + 2).copied().and_then(hex),
+        ) {
+            (b'%', Some(h), Some(l)) => {
+                out.push((h * 16 + l) as u8);
+                i += 3;
+            }
+            (b, _, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 fn service_context() -> bucketbase_sql::RequestContext {
@@ -168,4 +194,17 @@ fn remove_staging_files(root: &std::path::Path, grace: Duration) -> usize {
         }
     }
     removed
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn listed_parts_decode_to_the_names_rows_hold() {
+        let key = Store::key("b", "what?/a*b#c.txt", "v1");
+        let parts: Vec<String> = key.parts().map(|p| percent_decode(p.as_ref())).collect();
+        assert_eq!(parts, ["b", "what?", "a*b#c.txt", "v1"]);
+        assert_eq!(percent_decode("100%"), "100%");
+    }
 }
