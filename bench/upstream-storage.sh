@@ -186,9 +186,32 @@ echo "upstream: supabase/storage $version, commit $commit, node $("$node" --vers
 echo "machine: $(nproc) cores, $(awk '/MemTotal/ {print int($2/1024/1024)}' /proc/meminfo) GiB, load $(cut -d' ' -f1-3 /proc/loadavg); data dir on $(df -h "$work" | awk 'NR==2 {print $1}')"
 
 # wrk with a script; prints "req/s p50 p95 p99 errors" from its done() hook (as bench/storage.sh).
+# After the RESULT line: the CPU the server and its database got during the run, in % of one
+# core (the machine's other work shows as what they did not get), and per request.
+clk_tck="$(getconf CLK_TCK)"
+ticks() { awk '{print $14 + $15 + $16 + $17}' "/proc/$1/stat" 2>/dev/null || echo 0; }
+pg_ticks() {
+    local pm t=0 c
+    pm="$(head -1 "$work/pg/postmaster.pid")"
+    for c in "$pm" $(ps -o pid= --ppid "$pm"); do t=$((t + $(ticks "$c"))); done
+    echo "$t"
+}
 run_wrk() {
-    local script="$1" conns="$2"
-    wrk -t2 -c"$conns" -d"${duration}s" -s "$script" "$api" 2>&1 | awk '/^RESULT/ {print; found=1} END {if (!found) print "RESULT wrk failed"}'
+    local script="$1" conns="$2" n0 p0 t0 out n1 p1 t1
+    n0="$(ticks "$server_pid")"; p0="$(pg_ticks)"; t0="$(date +%s.%N)"
+    out="$(wrk -t2 -c"$conns" -d"${duration}s" -s "$script" "$api" 2>&1 | awk '/^RESULT/ {print; found=1} END {if (!found) print "RESULT wrk failed"}')"
+    n1="$(ticks "$server_pid")"; p1="$(pg_ticks)"; t1="$(date +%s.%N)"
+    python3 - "$out" "$((n1 - n0))" "$((p1 - p0))" "$t0" "$t1" "$clk_tck" "$duration" <<'PY'
+import sys
+out, n, p, t0, t1, hz, d = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4]), float(sys.argv[5]), int(sys.argv[6]), float(sys.argv[7])
+w = (t1 - t0) * hz
+try:
+    reqs = float(out.split()[1]) * d
+except (IndexError, ValueError):
+    reqs = 0
+per = lambda t: f" {1000 * t / hz / reqs:.1f} ms/req" if reqs else ""
+print(f"{out}  [cpu: node {100 * n / w:.0f} %{per(n)}, postgres {100 * p / w:.0f} %{per(p)}]")
+PY
 }
 cat >"$work/report.lua" <<'LUA'
 done = function(summary, latency, requests)
