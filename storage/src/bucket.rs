@@ -16,13 +16,26 @@ use serde_json::{json, Value};
 use crate::request::StorageRequest;
 use crate::Error;
 
-/// A bucket as upstream's API returns it, built by PostgreSQL (timestamps as JavaScript's
-/// `toISOString` writes them).
-const BUCKET_JSON: &str = "json_build_object('id', b.id, 'name', b.name, 'owner', coalesce(b.owner::text, b.owner_id, ''), \
-     'public', b.public, 'file_size_limit', b.file_size_limit, 'allowed_mime_types', b.allowed_mime_types, \
-     'created_at', to_char(b.created_at at time zone 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), \
-     'updated_at', to_char(b.updated_at at time zone 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), \
-     'type', b.type)::text";
+/// The columns of a bucket as upstream's API returns it, built by PostgreSQL (timestamps as
+/// JavaScript's `toISOString` writes them).
+macro_rules! bucket_columns {
+    () => {
+        "'id', b.id, 'name', b.name, 'owner', coalesce(b.owner::text, b.owner_id, ''), \
+         'public', b.public, 'file_size_limit', b.file_size_limit, 'allowed_mime_types', b.allowed_mime_types, \
+         'created_at', to_char(b.created_at at time zone 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), \
+         'updated_at', to_char(b.updated_at at time zone 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
+    };
+}
+
+/// A bucket in `GET /bucket`, with its `type`.
+const BUCKET_JSON: &str = concat!(
+    "json_build_object(",
+    bucket_columns!(),
+    ", 'type', b.type)::text"
+);
+
+/// A bucket in `GET /bucket/{id}`: upstream's `findBucket` selects no `type` there.
+const BUCKET_JSON_ONE: &str = concat!("json_build_object(", bucket_columns!(), ")::text");
 
 /// Lets this transaction delete rows of `storage.buckets` / `storage.objects`: their
 /// `protect_delete` triggers refuse deletes that do not come through the storage API, as
@@ -161,7 +174,7 @@ pub(crate) async fn list(
 
 /// `GET /bucket/{id}`.
 pub(crate) async fn get(req: StorageRequest, Path(id): Path<String>) -> Result<Response, Error> {
-    let sql = format!("select {BUCKET_JSON} from storage.buckets b where b.id = $1");
+    let sql = format!("select {BUCKET_JSON_ONE} from storage.buckets b where b.id = $1");
     let tx = req.begin(Access::ReadOnly).await?;
     let rows = tx.query_and_commit(&sql, &[&id]).await.map_err(Error::db)?;
     let row = rows.first().ok_or(Error::NoSuchBucket)?;
@@ -278,7 +291,12 @@ pub(crate) async fn empty(
             .map(|r| crate::store::Store::key(&id, r.get(0), r.get(1)))
             .collect(),
     );
-    Ok(Json(json!({"message": "Successfully emptied"})).into_response())
+    // Upstream queues the removal and answers at once; here the rows are gone on return and
+    // the bytes follow, and the message is upstream's.
+    Ok(Json(json!({
+        "message": "Empty bucket has been queued. Completion may take up to an hour."
+    }))
+    .into_response())
 }
 
 /// `DELETE /bucket/{id}`: refused while the bucket holds objects.

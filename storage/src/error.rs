@@ -155,18 +155,25 @@ impl Error {
 }
 
 impl From<KeyError> for Error {
-    /// Token failures with the messages of the JWT library upstream uses.
+    /// Token failures with the messages of `jose`, the JWT library upstream verifies with.
     fn from(e: KeyError) -> Self {
-        let message = match e {
-            KeyError::Expired => "jwt expired",
-            KeyError::Signature => "invalid signature",
-            KeyError::Missing | KeyError::Empty => "jwt must be provided",
-            KeyError::NotYetValid => "jwt not active",
-            KeyError::Audience => "jwt audience invalid",
-            KeyError::UnknownApiKey => "Invalid API key",
-            _ => "jwt malformed",
-        };
-        Error::AccessDenied(message.to_string())
+        Error::AccessDenied(jose_message(&e).to_string())
+    }
+}
+
+/// What `jose`'s `jwtVerify` says of a token that fails this way (upstream passes its message
+/// through as the error's).
+pub(crate) fn jose_message(e: &KeyError) -> &'static str {
+    match e {
+        KeyError::Missing | KeyError::Empty | KeyError::Parts(_) => "Invalid Compact JWS",
+        KeyError::Algorithm => "\"alg\" (Algorithm) Header Parameter value not allowed",
+        KeyError::Signature | KeyError::NoSuitableKey => "signature verification failed",
+        KeyError::Expired => "\"exp\" claim timestamp check failed",
+        KeyError::NotYetValid => "\"nbf\" claim timestamp check failed",
+        KeyError::IssuedInFuture => "\"iat\" claim timestamp check failed",
+        KeyError::Audience => "unexpected \"aud\" claim value",
+        KeyError::MalformedClaim => "\"exp\" claim must be a number",
+        KeyError::UnknownApiKey => "Invalid API key",
     }
 }
 
@@ -223,7 +230,9 @@ mod tests {
             json!({"statusCode": "404", "code": "NoSuchBucket", "error": "Bucket not found", "message": "Bucket not found"})
         );
         let e = Error::from(KeyError::Expired);
-        assert_eq!(e.body()["message"], "jwt expired");
+        assert_eq!(e.body()["message"], "\"exp\" claim timestamp check failed");
+        let e = Error::from(KeyError::Missing);
+        assert_eq!(e.body()["message"], "Invalid Compact JWS");
         assert_eq!(e.body()["statusCode"], "403");
         let e = Error::Internal("relation storage.secret does not exist".into());
         assert_eq!(e.status(), StatusCode::INTERNAL_SERVER_ERROR);

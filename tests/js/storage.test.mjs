@@ -43,7 +43,10 @@ describe('storage buckets', () => {
     assert.equal(updated.data.message, 'Successfully updated');
     assert.equal((await storage.getBucket('avatars')).data.public, false);
 
-    assert.equal((await storage.emptyBucket('avatars')).data.message, 'Successfully emptied');
+    assert.equal(
+      (await storage.emptyBucket('avatars')).data.message,
+      'Empty bucket has been queued. Completion may take up to an hour.',
+    );
     assert.equal((await storage.deleteBucket('avatars')).data.message, 'Successfully deleted');
 
     const gone = await storage.getBucket('avatars');

@@ -970,7 +970,7 @@ async fn public_and_signed_urls() {
     )
     .await;
     assert_error(&r, "400", "InvalidJWT");
-    assert_eq!(r.json()["message"], "jwt expired");
+    assert_eq!(r.json()["message"], "\"exp\" claim timestamp check failed");
 
     // Batch signing: an entry per path, an error for the missing one.
     let r = h

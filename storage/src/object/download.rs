@@ -53,9 +53,9 @@ pub(crate) async fn signed(
     Query(query): Query<HashMap<String, String>>,
 ) -> Result<Response, Error> {
     let name = object_path(&path)?;
-    let token = query
-        .get("token")
-        .ok_or(Error::InvalidJwt("jwt must be provided".into()))?;
+    let token = query.get("token").ok_or_else(|| {
+        Error::InvalidRequest("querystring must have required property 'token'".into())
+    })?;
     let claims = super::sign::verify(&req.state, token, &bucket, &name, "download")?;
     let row = find_object(&req, &bucket, &name, false).await?;
     let expires = claims

@@ -1,10 +1,11 @@
 //! Listing, as upstream's `POST /object/list/{bucket}` (`storage.search`, one level: folders
-//! as entries with null id and metadata, names relative to the prefix) and
-//! `POST /object/list-v2/{bucket}` (`listObjectsV2`: full names, folders and objects apart,
-//! an opaque cursor). Both run under the caller's role, so only rows the caller may SELECT
-//! are listed. List-v2 with a delimiter walks the `(bucket_id, name collate "C")` index one
-//! entry at a time and jumps over each folder it meets, so a folder of a million objects costs
-//! one index probe, not a million rows.
+//! as entries with null id and metadata, names relative to the prefix, which always names a
+//! folder) and `POST /object/list-v2/{bucket}` (`listObjectsV2`: full names, folders and
+//! objects apart, an opaque cursor; with a delimiter every entry has the `key` of its level and
+//! folders are `{key, name: "<folder>/", id: null, …}`). Both run under the caller's role, so
+//! only rows the caller may SELECT are listed. List-v2 with a delimiter, sorted by name, walks
+//! the `(bucket_id, name collate "C")` index one entry at a time and jumps over each folder it
+//! meets, so a folder of a million objects costs one index probe, not a million rows.
 
 use axum::body::Bytes;
 use axum::extract::Path;
@@ -67,9 +68,14 @@ pub(crate) async fn list(
     bytes: Bytes,
 ) -> Result<Response, Error> {
     let body = parse(&bytes)?;
-    let prefix = body
+    let mut prefix = body
         .prefix
         .ok_or_else(|| Error::InvalidRequest("body must have required property 'prefix'".into()))?;
+    // A prefix always names a folder, as upstream's `searchObjects` has it: `list("a")` lists
+    // what is inside `a/`.
+    if !prefix.is_empty() && !prefix.ends_with('/') {
+        prefix.push('/');
+    }
     let column = body
         .sort_by
         .as_ref()
@@ -162,17 +168,33 @@ fn prefix_upper_bound(prefix: &str) -> Option<String> {
     None
 }
 
-/// The columns list-v2 returns for each object.
+/// The columns list-v2 returns for each object, as upstream selects them.
 fn v2_object(alias: &str) -> String {
     format!(
-        "json_build_object('id', {a}.id, 'name', {a}.name, 'bucket_id', {a}.bucket_id, 'updated_at', {}, \
-         'created_at', {}, 'last_accessed_at', {}, 'metadata', {a}.metadata, 'user_metadata', {a}.user_metadata, \
-         'version', {a}.version, 'owner_id', {a}.owner_id)",
+        "json_build_object('id', {a}.id, 'name', {a}.name, 'metadata', {a}.metadata, 'updated_at', {}, \
+         'created_at', {}, 'last_accessed_at', {})",
         iso(&format!("{alias}.updated_at")),
         iso(&format!("{alias}.created_at")),
         iso(&format!("{alias}.last_accessed_at")),
         a = alias
     )
+}
+
+/// Upstream's `split_part(name, '/', levels)`: the segment of `name` at the listed level
+/// (`key` of each entry of a delimited listing).
+fn level_key(name: &str, levels: usize) -> String {
+    name.split('/')
+        .nth(levels.saturating_sub(1))
+        .unwrap_or("")
+        .to_string()
+}
+
+/// One entry of a list-v2 page: the name the next cursor starts after, whether it is a
+/// folder, and its JSON.
+struct Entry {
+    cursor_name: String,
+    folder: bool,
+    obj: Value,
 }
 
 /// `POST /object/list-v2/{bucket}`.
@@ -197,8 +219,28 @@ pub(crate) async fn list_v2(
         }))?,
         None => order(&body.sort_by)?,
     };
+    let col = match column.as_str() {
+        "name" => "name",
+        "created_at" => "created_at",
+        "updated_at" => "updated_at",
+        other => {
+            return Err(Error::InvalidRequest(format!(
+                "sortBy/column must be one of name, updated_at, created_at, not {other}"
+            )))
+        }
+    };
     let delimiter = body.with_delimiter.unwrap_or(false);
+    // Upstream's `levels`: which segment of a name is its `key`.
+    let levels = if prefix.is_empty() {
+        1
+    } else {
+        prefix.split('/').count()
+    };
     let start_after = cursor.as_ref().map(|c| c.start_after.clone());
+    let after = cursor
+        .as_ref()
+        .and_then(|c| c.after.clone())
+        .unwrap_or_else(|| "epoch".into());
     // LIKE pattern of the prefix, its wildcards escaped.
     let pattern = format!(
         "{}%",
@@ -207,21 +249,23 @@ pub(crate) async fn list_v2(
             .replace('%', "\\%")
             .replace('_', "\\_")
     );
-    let fetch = limit + 1;
+    let fetch = (limit + 1) as i32;
     let upper = prefix_upper_bound(&prefix);
+    let cmp = if order == "asc" { ">" } else { "<" };
+    // Timestamps compare at the millisecond precision of the cursor, as upstream's
+    // `date_trunc('milliseconds', …)`, so a page never repeats the last entry of the previous.
     let tx = req.begin(Access::ReadOnly).await?;
-    let rows = match (column.as_str(), delimiter) {
+    let rows = match (col, delimiter) {
         ("name", true) => {
             // Walk: the next visible name after the last entry; a name with a delimiter past
             // the prefix is a folder, and the walk continues after every name in it (the
             // folder's trailing '/' raised to '0', the next byte).
-            let (cmp, dir) = if order == "asc" { (">", "asc") } else { ("<", "desc") };
             let next = |from: &str| {
                 format!(
                     "select o.name, o.id, storage.get_common_prefix(o.name, $2, '/') as folder, {obj} as obj \
                      from storage.objects o where o.bucket_id = $1 and o.name like $3 \
                      and o.name collate \"C\" >= $2 and ($6::text is null or o.name collate \"C\" < $6) \
-                     and ({from}) order by o.name collate \"C\" {dir} limit 1",
+                     and ({from}) order by o.name collate \"C\" {order} limit 1",
                     obj = v2_object("o"),
                 )
             };
@@ -242,103 +286,125 @@ pub(crate) async fn list_v2(
                    union all \
                    select s.name, s.id, s.folder, s.obj, w.n + 1 from walk w cross join lateral ({step}) s \
                    where w.n < $5 \
-                 ) select name, folder, obj::text from walk"
+                 ) select coalesce(folder, name), folder is not null, case when folder is null then obj::text end from walk"
             );
-            let fetch32 = fetch as i32;
-            tx.query_and_commit(&sql, &[&bucket, &prefix, &pattern, &start_after, &fetch32, &upper])
+            tx.query_and_commit(&sql, &[&bucket, &prefix, &pattern, &start_after, &fetch, &upper])
                 .await
         }
+        (_, true) => {
+            // Folders sorted among the objects by their first object's creation, as
+            // upstream's `search_by_timestamp`.
+            let sql = format!(
+                "with raw as ( \
+                   select o.name, o.id, o.updated_at, o.created_at, o.last_accessed_at, o.metadata, \
+                          storage.get_common_prefix(o.name, $2, '/') as common_prefix \
+                   from storage.objects o where o.bucket_id = $1 and o.name like $3 \
+                   and o.name collate \"C\" >= $2 and ($6::text is null or o.name collate \"C\" < $6) \
+                 ), combined as ( \
+                   select rtrim(common_prefix, '/') as name, null::uuid as id, min(created_at) as updated_at, \
+                          min(created_at) as created_at, null::timestamptz as last_accessed_at, null::jsonb as metadata, \
+                          true as folder \
+                   from raw where common_prefix is not null group by common_prefix \
+                   union all \
+                   select name, id, updated_at, created_at, last_accessed_at, metadata, false from raw \
+                   where common_prefix is null \
+                 ) select c.name, c.folder, {obj}::text from combined c \
+                 where $4::text is null or (date_trunc('milliseconds', c.{col}), c.name collate \"C\") {cmp} \
+                       ($5::text::timestamptz, $4 collate \"C\") \
+                 order by coalesce(date_trunc('milliseconds', c.{col}), 'epoch') {order}, c.name collate \"C\" {order} \
+                 limit $7::int",
+                obj = v2_object("c")
+            );
+            tx.query_and_commit(
+                &sql,
+                &[&bucket, &prefix, &pattern, &start_after, &after, &upper, &fetch],
+            )
+            .await
+        }
         _ => {
-            let col = match column.as_str() {
-                "name" => "name",
-                "created_at" => "created_at",
-                "updated_at" => "updated_at",
-                other => {
-                    return Err(Error::InvalidRequest(format!(
-                        "sortBy/column must be one of name, updated_at, created_at, not {other}"
-                    )))
-                }
-            };
-            let cmp = if order == "asc" { ">" } else { "<" };
-            let after = cursor.as_ref().and_then(|c| c.after.clone());
-            let cursor_cond = if col == "name" {
-                format!("($4::text is null or o.name collate \"C\" {cmp} $4) and $5::text is not null")
+            let (cursor_cond, order_by) = if col == "name" {
+                (
+                    format!("($4::text is null or o.name collate \"C\" {cmp} $4) and $5::text is not null"),
+                    format!("o.name collate \"C\" {order}"),
+                )
             } else {
-                format!(
-                    "($4::text is null or (o.{col}, o.name collate \"C\") {cmp} ($5::text::timestamptz, $4 collate \"C\"))"
+                (
+                    format!(
+                        "($4::text is null or (date_trunc('milliseconds', o.{col}), o.name collate \"C\") {cmp} \
+                         ($5::text::timestamptz, $4 collate \"C\"))"
+                    ),
+                    format!("date_trunc('milliseconds', o.{col}) {order}, o.name collate \"C\" {order}"),
                 )
             };
             let sql = format!(
-                "select o.name, null::text, {obj}::text from storage.objects o \
+                "select o.name, false, {obj}::text from storage.objects o \
                  where o.bucket_id = $1 and o.name like $2 and {cursor_cond} and $3::int > 0 \
                  and o.name collate \"C\" >= $6 and ($7::text is null or o.name collate \"C\" < $7) \
-                 order by o.{col} {order}, o.name collate \"C\" {order} limit $3",
+                 order by {order_by} limit $3",
                 obj = v2_object("o")
             );
-            let fetch32 = fetch as i32;
-            let after_param = after.unwrap_or_else(|| "epoch".into());
             tx.query_and_commit(
                 &sql,
-                &[&bucket, &pattern, &fetch32, &start_after, &after_param, &prefix, &upper],
+                &[&bucket, &pattern, &fetch, &start_after, &after, &prefix, &upper],
             )
             .await
         }
     }
     .map_err(Error::db)?;
 
-    let mut entries: Vec<(String, Option<String>, Value)> = rows
+    let mut entries: Vec<Entry> = rows
         .iter()
-        .map(|r| {
-            let obj: String = r.get(2);
-            (
-                r.get(0),
-                r.get(1),
-                serde_json::from_str(&obj).unwrap_or(Value::Null),
-            )
+        .map(|r| Entry {
+            cursor_name: r.get(0),
+            folder: r.get(1),
+            obj: r
+                .get::<_, Option<String>>(2)
+                .and_then(|o| serde_json::from_str(&o).ok())
+                .unwrap_or(Value::Null),
         })
         .collect();
-    if delimiter && column != "name" {
-        // Other orders collapse folders in the page, as upstream does.
-        let mut seen = std::collections::HashSet::new();
-        entries = entries
-            .into_iter()
-            .filter_map(|(name, _, obj)| {
-                let rest = name.strip_prefix(prefix.as_str()).unwrap_or(&name);
-                match rest.find('/') {
-                    Some(i) => {
-                        let folder = format!("{}{}", prefix, &rest[..=i]);
-                        seen.insert(folder.clone())
-                            .then_some((name, Some(folder), obj))
-                    }
-                    None => Some((name, None, obj)),
-                }
-            })
-            .collect();
-    }
     let has_next = entries.len() as i64 > limit;
     entries.truncate(limit as usize);
     let mut folders = Vec::new();
     let mut objects = Vec::new();
-    for (_, folder, obj) in &entries {
-        match folder {
-            Some(f) => folders.push(json!({"id": null, "name": f, "bucket_id": bucket, "key": f})),
-            None => objects.push(obj.clone()),
+    for e in &entries {
+        if e.folder {
+            let name = e.cursor_name.trim_end_matches('/');
+            let mut folder = match &e.obj {
+                Value::Object(_) => e.obj.clone(),
+                _ => {
+                    json!({"id": null, "updated_at": null, "created_at": null, "last_accessed_at": null, "metadata": null})
+                }
+            };
+            folder["name"] = json!(format!("{name}/"));
+            folder["key"] = json!(level_key(name, levels));
+            folders.push(folder);
+        } else {
+            let mut obj = e.obj.clone();
+            if delimiter {
+                obj["key"] = json!(level_key(&e.cursor_name, levels));
+            }
+            objects.push(obj);
         }
     }
     let mut out = json!({"hasNext": has_next, "folders": folders, "objects": objects});
     if has_next {
-        if let Some((name, folder, obj)) = entries.last() {
-            let last = folder.clone().unwrap_or_else(|| name.clone());
-            let after = (column != "name")
-                .then(|| obj.get(&column).and_then(Value::as_str).map(str::to_string))
+        if let Some(last) = entries.last() {
+            let after = (col != "name")
+                .then(|| {
+                    last.obj
+                        .get(col)
+                        .and_then(Value::as_str)
+                        .map(str::to_string)
+                })
                 .flatten();
             out["nextCursor"] = json!(encode_cursor(&Cursor {
-                start_after: last.clone(),
+                start_after: last.cursor_name.clone(),
                 order: Some(order.to_string()),
                 column: Some(column.clone()),
                 after,
             }));
-            out["nextCursorKey"] = json!(last);
+            out["nextCursorKey"] = json!(last.cursor_name.trim_end_matches('/'));
         }
     }
     Ok(Json(out).into_response())

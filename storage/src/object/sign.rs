@@ -30,13 +30,7 @@ pub(crate) fn verify(
     let claims = state
         .keys
         .verify(token, bucketbase_caller::now())
-        .map_err(|e| {
-            Error::InvalidJwt(match e {
-                bucketbase_caller::KeyError::Expired => "jwt expired".to_string(),
-                bucketbase_caller::KeyError::Signature => "invalid signature".to_string(),
-                _ => "jwt malformed".to_string(),
-            })
-        })?;
+        .map_err(|e| Error::InvalidJwt(crate::error::jose_message(&e).to_string()))?;
     let token_scope = claims.get("scope").and_then(Value::as_str);
     let scoped = match scope {
         // Tokens from before scopes existed carry none and are download tokens.
@@ -56,7 +50,7 @@ pub(crate) fn verify(
         return Err(Error::InvalidSignature("Invalid signature".into()));
     }
     if claims.get("exp").and_then(Value::as_i64).is_none() {
-        return Err(Error::InvalidJwt("jwt malformed".into()));
+        return Err(Error::InvalidJwt("\"exp\" claim must be a number".into()));
     }
     Ok(claims)
 }
@@ -207,9 +201,9 @@ pub(crate) async fn upload_signed(
     body: Body,
 ) -> Result<Response, Error> {
     let name = object_path(&path)?;
-    let token = query
-        .get("token")
-        .ok_or(Error::InvalidJwt("jwt must be provided".into()))?;
+    let token = query.get("token").ok_or_else(|| {
+        Error::InvalidRequest("querystring must have required property 'token'".into())
+    })?;
     let claims = verify(&req.state, token, &bucket, &name, "upload")?;
     let target = Target {
         bucket,

@@ -264,6 +264,9 @@ pub(crate) async fn upload(
     mut incoming: Incoming,
 ) -> Result<Uploaded, Error> {
     let state = &req.state;
+    // Upstream completes every upload with `user_metadata: {...userMetadata}`: an object
+    // uploaded without metadata has `{}`, which `info()` returns as its `metadata`.
+    incoming.user_metadata = Some(incoming.user_metadata.take().unwrap_or_else(|| json!({})));
     let bucket = bucket_limits(req, &target.bucket).await?;
     let folder = is_empty_folder(&target.name);
     let limit = if folder {
