@@ -3,8 +3,9 @@
 //! v1.70.6, each pinned here as upstream answers it: `list` takes a prefix without its
 //! trailing slash as the folder; list-v2 entries carry the `key` of their level, folders as
 //! `{key, name: "<folder>/"}`; pages sorted by time never repeat an entry that shares the
-//! cursor's millisecond; an upload without metadata has `{}` as its user metadata; and bad
-//! tokens are refused in the words of `jose`, upstream's JWT library.
+//! cursor's millisecond; an upload without metadata has `{}` as its user metadata; the public
+//! routes answer `NoSuchBucket` for a bucket that is not public; and bad tokens are refused in
+//! the words of `jose`, upstream's JWT library.
 
 use bucketbase_tests::{Reply, TestApp};
 use reqwest::Method;
@@ -328,4 +329,63 @@ async fn bad_tokens_are_refused_in_the_words_of_jose() {
         (r.status.as_u16(), &r.json()["code"], &r.json()["message"]),
         (400, &json!("InvalidJWT"), &json!("Invalid Compact JWS"))
     );
+}
+
+#[tokio::test]
+async fn public_routes_answer_no_such_bucket_for_a_private_bucket() {
+    let app = with_docs().await;
+    let r = call(
+        &app,
+        Method::POST,
+        "/bucket",
+        Some(json!({"name": "pics", "public": true})),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(upload(&app, "pics/cat.txt", "meow").await.status, 200);
+    let public = |path: &str| {
+        let url = format!("{}/storage/v1{path}", app.url);
+        let http = app.http.clone();
+        async move { Reply::read(http.get(url).send().await.expect("request")).await }
+    };
+    for path in [
+        "/object/public/pics/cat.txt",
+        "/object/info/public/pics/cat.txt",
+    ] {
+        assert_eq!(public(path).await.status, 200, "{path}");
+    }
+    for (path, code, message) in [
+        (
+            "/object/public/docs/top.txt",
+            "NoSuchBucket",
+            "Bucket not found",
+        ),
+        (
+            "/object/info/public/docs/top.txt",
+            "NoSuchBucket",
+            "Bucket not found",
+        ),
+        (
+            "/object/public/nowhere/top.txt",
+            "NoSuchBucket",
+            "Bucket not found",
+        ),
+        (
+            "/object/public/pics/dog.txt",
+            "NoSuchKey",
+            "Object not found",
+        ),
+    ] {
+        let r = public(path).await;
+        assert_eq!(r.status, 400, "{path}: {}", r.text);
+        assert_eq!(
+            (
+                &r.json()["statusCode"],
+                &r.json()["code"],
+                &r.json()["message"]
+            ),
+            (&json!("404"), &json!(code), &json!(message)),
+            "{path}"
+        );
+    }
 }

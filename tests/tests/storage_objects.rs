@@ -898,7 +898,8 @@ async fn public_and_signed_urls() {
         200
     );
 
-    // Public buckets need no token; private ones answer NoSuchKey on the public route.
+    // Public buckets need no token; on the public route a private bucket is NoSuchBucket, as
+    // upstream looks the bucket up with `isPublic: true`.
     let client = reqwest::Client::new();
     let (status, headers, body) = bytes(
         client
@@ -923,7 +924,7 @@ async fn public_and_signed_urls() {
             .expect("private"),
     )
     .await;
-    assert_error(&r, "404", "NoSuchKey");
+    assert_error(&r, "404", "NoSuchBucket");
 
     // A signed URL, then the same URL tampered with, for another object, and expired.
     let r = h

@@ -118,26 +118,31 @@ impl ObjectRow {
 }
 
 /// The object `name` of `bucket` as `req`'s caller sees it, or `NoSuchKey`. With
-/// `public_only` the bucket must be public (the caller is then `service_role`).
+/// `public_only` the bucket must be public (the caller is then `service_role`), else it is
+/// `NoSuchBucket`, as upstream's public routes look the bucket up with `isPublic: true`.
 pub(crate) async fn find_object(
     req: &StorageRequest,
     bucket: &str,
     name: &str,
     public_only: bool,
 ) -> Result<ObjectRow, Error> {
-    let sql = if public_only {
-        format!(
-            "select {} from storage.objects o join storage.buckets b on b.id = o.bucket_id \
-             where o.bucket_id = $1 and o.name = $2 and b.public",
-            ObjectRow::columns()
-        )
-    } else {
-        format!(
-            "select {} from storage.objects o where o.bucket_id = $1 and o.name = $2",
-            ObjectRow::columns()
-        )
-    };
-    let tx = req.begin(Access::ReadOnly).await?;
+    let sql = format!(
+        "select {} from storage.objects o where o.bucket_id = $1 and o.name = $2",
+        ObjectRow::columns()
+    );
+    let mut tx = req.begin(Access::ReadOnly).await?;
+    if public_only {
+        let public = tx
+            .query(
+                "select 1 from storage.buckets where id = $1 and public",
+                &[&bucket],
+            )
+            .await
+            .map_err(Error::db)?;
+        if public.is_empty() {
+            return Err(Error::NoSuchBucket);
+        }
+    }
     let rows = tx
         .query_and_commit(&sql, &[&bucket, &name])
         .await
