@@ -38,7 +38,15 @@ fn assert_error(r: &Reply, status_code: &str, code: &str) {
 
 #[tokio::test]
 async fn the_service_role_manages_buckets_through_their_whole_life() {
-    let app = TestApp::builder().spawn().await.expect("app");
+    // From no bucket at all: without the platform schema's own (avatars among them).
+    let app = TestApp::builder()
+        .sql(
+            "set storage.allow_delete_query = 'true'; \
+             delete from storage.buckets where id in ('avatars', 'content');",
+        )
+        .spawn()
+        .await
+        .expect("app");
     let key = app.service_role_key.clone();
     let r = call(
         &app,
