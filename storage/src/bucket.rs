@@ -9,11 +9,10 @@ use axum::extract::{Path, Query};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use bucketbase_sql::request_tx::Access;
-use bucketbase_sql::RequestTx;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use crate::request::StorageRequest;
+use crate::request::{allow_delete, json_body as body, StorageRequest};
 use crate::Error;
 
 /// The columns of a bucket as upstream's API returns it, built by PostgreSQL (timestamps as
@@ -36,29 +35,6 @@ const BUCKET_JSON: &str = concat!(
 
 /// A bucket in `GET /bucket/{id}`: upstream's `findBucket` selects no `type` there.
 const BUCKET_JSON_ONE: &str = concat!("json_build_object(", bucket_columns!(), ")::text");
-
-/// Lets this transaction delete rows of `storage.buckets` / `storage.objects`: their
-/// `protect_delete` triggers refuse deletes that do not come through the storage API, as
-/// upstream's do.
-async fn allow_delete(tx: &mut RequestTx) -> Result<(), Error> {
-    tx.query(
-        "select set_config('storage.allow_delete_query', 'true', true)",
-        &[],
-    )
-    .await
-    .map_err(Error::db)?;
-    Ok(())
-}
-
-/// The JSON body of a request, in upstream's envelope when it is not JSON.
-fn body<T: for<'de> Deserialize<'de>>(bytes: &[u8]) -> Result<T, Error> {
-    let text = if bytes.iter().all(u8::is_ascii_whitespace) {
-        &b"{}"[..]
-    } else {
-        bytes
-    };
-    serde_json::from_slice(text).map_err(|e| Error::InvalidRequest(format!("body {e}")))
-}
 
 /// Upstream's `isValidBucketName`: at most 100 characters of a safe set.
 pub(crate) fn valid_bucket_name(name: &str) -> bool {

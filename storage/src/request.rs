@@ -95,6 +95,13 @@ impl StorageRequest {
         &self.headers
     }
 
+    /// `x-upsert: true`.
+    pub(crate) fn upsert(&self) -> bool {
+        self.headers
+            .get("x-upsert")
+            .is_some_and(|v| v.as_bytes() == b"true")
+    }
+
     /// The caller's transaction (nothing is sent before its first statement).
     pub(crate) async fn begin(&self, access: Access) -> Result<RequestTx, Error> {
         let mut ctx = self.caller.request_context(
@@ -152,4 +159,28 @@ fn operation_of(method: &Method, parts: &Parts) -> Option<&'static str> {
         ("POST", "/object/copy") => "storage.object.copy",
         _ => return None,
     })
+}
+
+/// The JSON body of a request (an empty body reads as `{}`), in upstream's envelope when it is
+/// not JSON.
+pub(crate) fn json_body<T: for<'de> serde::Deserialize<'de>>(bytes: &[u8]) -> Result<T, Error> {
+    let text = if bytes.iter().all(u8::is_ascii_whitespace) {
+        &b"{}"[..]
+    } else {
+        bytes
+    };
+    serde_json::from_slice(text).map_err(|e| Error::InvalidRequest(format!("body {e}")))
+}
+
+/// Lets this transaction delete rows of `storage.buckets` / `storage.objects`: their
+/// `protect_delete` triggers refuse deletes that do not come through the storage API, as
+/// upstream's do.
+pub(crate) async fn allow_delete(tx: &mut RequestTx) -> Result<(), Error> {
+    tx.query(
+        "select set_config('storage.allow_delete_query', 'true', true)",
+        &[],
+    )
+    .await
+    .map_err(Error::db)?;
+    Ok(())
 }

@@ -39,12 +39,7 @@ struct ListBody {
 }
 
 fn parse(bytes: &[u8]) -> Result<ListBody, Error> {
-    let text = if bytes.iter().all(u8::is_ascii_whitespace) {
-        &b"{}"[..]
-    } else {
-        bytes
-    };
-    serde_json::from_slice(text).map_err(|e| Error::InvalidRequest(format!("body {e}")))
+    crate::request::json_body(bytes)
 }
 
 fn order(sort: &Option<SortBy>) -> Result<&'static str, Error> {

@@ -14,7 +14,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::{iso, object_path, ObjectRow};
-use crate::request::StorageRequest;
+use crate::request::{allow_delete, json_body as parse, StorageRequest};
 use crate::store::Store;
 use crate::Error;
 
@@ -35,20 +35,6 @@ struct MoveBody {
 
 fn required(v: Option<String>, name: &str) -> Result<String, Error> {
     v.ok_or_else(|| Error::InvalidRequest(format!("body must have required property '{name}'")))
-}
-
-fn parse<T: for<'de> Deserialize<'de>>(bytes: &[u8]) -> Result<T, Error> {
-    serde_json::from_slice(bytes).map_err(|e| Error::InvalidRequest(format!("body {e}")))
-}
-
-async fn allow_delete(tx: &mut bucketbase_sql::RequestTx) -> Result<(), Error> {
-    tx.query(
-        "select set_config('storage.allow_delete_query', 'true', true)",
-        &[],
-    )
-    .await
-    .map_err(Error::db)?;
-    Ok(())
 }
 
 /// The source row of a move or copy, locked, as the caller sees it.
@@ -137,10 +123,7 @@ pub(crate) async fn copy_object(req: StorageRequest, bytes: Bytes) -> Result<Res
     let from = object_path(&required(body.source_key, "sourceKey")?)?;
     let to = object_path(&required(body.destination_key, "destinationKey")?)?;
     let to_bucket = body.destination_bucket.unwrap_or_else(|| bucket.clone());
-    let upsert = req
-        .headers()
-        .get("x-upsert")
-        .is_some_and(|v| v.as_bytes() == b"true");
+    let upsert = req.upsert();
     let limits = super::bucket_limits(&req, &to_bucket).await?;
     let store = req.state.store.clone();
     let mut tx = req.begin(Access::ReadWrite).await?;

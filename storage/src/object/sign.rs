@@ -85,10 +85,6 @@ fn expires_in(value: &Option<Value>) -> Result<i64, Error> {
     }
 }
 
-fn parse_body<T: for<'de> Deserialize<'de>>(bytes: &[u8]) -> Result<T, Error> {
-    serde_json::from_slice(bytes).map_err(|e| Error::InvalidRequest(format!("body {e}")))
-}
-
 /// `POST /object/sign/{bucket}/{path}`: `{"signedURL": "/object/sign/<bucket>/<name>?token=…"}`.
 pub(crate) async fn create(
     req: StorageRequest,
@@ -96,7 +92,7 @@ pub(crate) async fn create(
     bytes: Bytes,
 ) -> Result<Response, Error> {
     let name = object_path(&path)?;
-    let body: SignBody = parse_body(&bytes)?;
+    let body: SignBody = crate::request::json_body(&bytes)?;
     let expires = expires_in(&body.expires_in)?;
     find_object(&req, &bucket, &name, false).await?;
     let mut claims = json!({"url": format!("{bucket}/{name}"), "scope": "download"});
@@ -121,7 +117,7 @@ pub(crate) async fn create_many(
     Path(bucket): Path<String>,
     bytes: Bytes,
 ) -> Result<Response, Error> {
-    let body: SignBody = parse_body(&bytes)?;
+    let body: SignBody = crate::request::json_body(&bytes)?;
     let expires = expires_in(&body.expires_in)?;
     let paths = body
         .paths
@@ -164,10 +160,7 @@ pub(crate) async fn create_upload(
 ) -> Result<Response, Error> {
     bucketbase_kit::drain_body(body).await;
     let name = object_path(&path)?;
-    let upsert = req
-        .headers()
-        .get("x-upsert")
-        .is_some_and(|v| v.as_bytes() == b"true");
+    let upsert = req.upsert();
     super::bucket_limits(&req, &bucket).await?;
     let owner = req.caller.user_id().map(str::to_string);
     let target = Target {

@@ -405,10 +405,7 @@ pub(crate) async fn create(
     axum::extract::Path((bucket, path)): axum::extract::Path<(String, String)>,
     body: Body,
 ) -> Result<axum::response::Response, Error> {
-    let upsert = req
-        .headers()
-        .get("x-upsert")
-        .is_some_and(|v| v.as_bytes() == b"true");
+    let upsert = req.upsert();
     write(req, bucket, path, upsert, body).await
 }
 
