@@ -99,6 +99,15 @@ impl ConnectGate {
     }
 }
 
+/// Clears [`ConnectGate::probing`] when dropped.
+struct ProbeGuard<'a>(&'a ConnectGate);
+
+impl Drop for ProbeGuard<'_> {
+    fn drop(&mut self) {
+        self.0.probing.store(false, Ordering::Release);
+    }
+}
+
 /// A random number from the standard library's hasher keys (no extra dependency for jitter).
 fn random_u64() -> u64 {
     std::collections::hash_map::RandomState::new()
@@ -133,10 +142,10 @@ impl Pool {
             Some(self.gate.admit()?)
         };
         let probing = matches!(admission, Some(Admission::Probe));
+        // Released when this call ends, also when its caller drops it mid-way (a timeout, a
+        // client gone): a probe left marked would keep every later caller from dialling.
+        let _probe = probing.then(|| ProbeGuard(&self.gate));
         let outcome = self.inner.get().await;
-        if probing {
-            self.gate.probing.store(false, Ordering::Release);
-        }
         match outcome {
             Ok(object) => {
                 if probing {
@@ -145,7 +154,11 @@ impl Pool {
                 Ok(object)
             }
             Err(deadpool_postgres::PoolError::Backend(e)) => {
-                let cause = e.to_string();
+                let cause = match e.as_db_error() {
+                    // tokio-postgres shows these as a bare "db error": say what the server said.
+                    Some(db) => format!("{}: {}", db.code().code(), db.message()),
+                    None => e.to_string(),
+                };
                 let retry_after = self.gate.failed(cause.clone());
                 Err(DbError::Unavailable { retry_after, cause })
             }
@@ -289,6 +302,20 @@ pub async fn wait_ready(pool: &Pool, timeout: Duration) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_probe_dropped_mid_way_lets_the_next_caller_probe() {
+        let gate = ConnectGate::default();
+        gate.failed("refused".into());
+        gate.state.lock().expect("gate").retry_at = Some(Instant::now());
+        assert!(matches!(gate.admit(), Ok(Admission::Probe)));
+        // While the probe runs, others are answered at once.
+        let guard = ProbeGuard(&gate);
+        assert!(gate.admit().is_err());
+        // The probing caller is dropped (a timeout around it fired): the gate is free again.
+        drop(guard);
+        assert!(matches!(gate.admit(), Ok(Admission::Probe)));
+    }
 
     #[test]
     fn swaps_the_user() {
