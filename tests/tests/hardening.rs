@@ -623,6 +623,10 @@ async fn a_database_outage_is_answered_at_once_without_a_reconnect_storm_and_rec
 
     // The database goes away; something else answers on its port and counts every attempt
     // to connect (it accepts and hangs up, as a database that is not ready would).
+    // The throwaway cluster commits asynchronously and the stop is immediate, so recent
+    // commits (the authenticator's password among them) would be lost with the WAL buffers:
+    // flush them first, as this test is about the server's reconnecting, not the cluster's.
+    checkpoint(&db_url).await;
     cluster.stop_blocking();
     let counter = tokio::net::TcpListener::bind(("127.0.0.1", db_port))
         .await
@@ -692,6 +696,18 @@ async fn a_database_outage_is_answered_at_once_without_a_reconnect_storm_and_rec
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert_eq!(get("/health").await.status, 200);
+}
+
+/// Flushes the cluster's WAL and data files (`CHECKPOINT`).
+async fn checkpoint(db_url: &str) {
+    let (client, connection) = tokio_postgres::connect(db_url, tokio_postgres::NoTls)
+        .await
+        .expect("connect");
+    tokio::spawn(connection);
+    client
+        .batch_execute("checkpoint")
+        .await
+        .expect("checkpoint");
 }
 
 /// Grants the API roles the fixture table (the migrations ran after it was created).
