@@ -43,15 +43,16 @@ struct GateState {
 }
 
 /// What [`ConnectGate::admit`] decided.
-enum Admission {
+enum Admission<'a> {
     /// The database is up: go ahead.
     Open,
-    /// The database is down and this caller is the one to try again.
-    Probe,
+    /// The database is down and this caller is the one to try again, until the guard drops
+    /// (when the call ends, also when its caller abandons it: a timeout, a client gone).
+    Probe { _guard: ProbeGuard<'a> },
 }
 
 impl ConnectGate {
-    fn admit(&self) -> Result<Admission> {
+    fn admit(&self) -> Result<Admission<'_>> {
         let state = self.state.lock().unwrap_or_else(|p| p.into_inner());
         if state.failures == 0 {
             return Ok(Admission::Open);
@@ -59,7 +60,9 @@ impl ConnectGate {
         let now = Instant::now();
         let due = state.retry_at.is_none_or(|at| now >= at);
         if due && !self.probing.swap(true, Ordering::AcqRel) {
-            return Ok(Admission::Probe);
+            return Ok(Admission::Probe {
+                _guard: ProbeGuard(self),
+            });
         }
         Err(DbError::Unavailable {
             retry_after: state
@@ -141,10 +144,7 @@ impl Pool {
         } else {
             Some(self.gate.admit()?)
         };
-        let probing = matches!(admission, Some(Admission::Probe));
-        // Released when this call ends, also when its caller drops it mid-way (a timeout, a
-        // client gone): a probe left marked would keep every later caller from dialling.
-        let _probe = probing.then(|| ProbeGuard(&self.gate));
+        let probing = matches!(admission, Some(Admission::Probe { .. }));
         let outcome = self.inner.get().await;
         match outcome {
             Ok(object) => {
@@ -308,13 +308,13 @@ mod tests {
         let gate = ConnectGate::default();
         gate.failed("refused".into());
         gate.state.lock().expect("gate").retry_at = Some(Instant::now());
-        assert!(matches!(gate.admit(), Ok(Admission::Probe)));
+        let probe = gate.admit();
+        assert!(matches!(probe, Ok(Admission::Probe { .. })));
         // While the probe runs, others are answered at once.
-        let guard = ProbeGuard(&gate);
         assert!(gate.admit().is_err());
         // The probing caller is dropped (a timeout around it fired): the gate is free again.
-        drop(guard);
-        assert!(matches!(gate.admit(), Ok(Admission::Probe)));
+        drop(probe);
+        assert!(matches!(gate.admit(), Ok(Admission::Probe { .. })));
     }
 
     #[test]

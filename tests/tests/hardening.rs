@@ -700,26 +700,25 @@ async fn a_database_outage_is_answered_at_once_without_a_reconnect_storm_and_rec
 
 /// Flushes the cluster's WAL and data files (`CHECKPOINT`).
 async fn checkpoint(db_url: &str) {
-    let (client, connection) = tokio_postgres::connect(db_url, tokio_postgres::NoTls)
-        .await
-        .expect("connect");
-    tokio::spawn(connection);
-    client
-        .batch_execute("checkpoint")
-        .await
-        .expect("checkpoint");
+    run_sql(db_url, "checkpoint").await;
 }
 
 /// Grants the API roles the fixture table (the migrations ran after it was created).
 async fn client_grants(db_url: &str) {
+    run_sql(
+        db_url,
+        "grant select on public.pings to anon, authenticated, service_role",
+    )
+    .await;
+}
+
+/// Runs `sql` on a connection of its own to `db_url`.
+async fn run_sql(db_url: &str, sql: &str) {
     let (client, connection) = tokio_postgres::connect(db_url, tokio_postgres::NoTls)
         .await
         .expect("connect");
     tokio::spawn(connection);
-    client
-        .batch_execute("grant select on public.pings to anon, authenticated, service_role")
-        .await
-        .expect("grants");
+    client.batch_execute(sql).await.expect(sql);
 }
 
 /// Runs `n` copies of `make()` at once and returns their results.
